@@ -1,0 +1,160 @@
+/**
+ * The agent's configuration after validation and normalisation.
+ *
+ * The YAML file uses snake_case and accepts shorthands (a single `repository`, durations like `30s`, named
+ * policies); `schema.ts` turns it into this shape. Durations are milliseconds. Every other module reads this
+ * shape only, never the raw YAML.
+ */
+export interface AgentConfig {
+  readonly agent: AgentSection;
+  readonly restic: ResticSection;
+  /** Keyed by repository name; a single top-level `repository:` becomes the one named `default`. */
+  readonly repositories: Readonly<Record<string, RepositoryConfig>>;
+  readonly sources: ReadonlyArray<SourceConfig>;
+  /** Built-in `hourly`, `daily`, `weekly` merged with the file's own `policies:`. */
+  readonly policies: Readonly<Record<string, PolicyConfig>>;
+  readonly secrets: SecretsSection;
+  readonly pause: PauseSection;
+  readonly orchestrator: OrchestratorConfig | null;
+}
+
+export interface AgentSection {
+  readonly id: string;
+  readonly hostname: string;
+  readonly pollIntervalMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** Where the local state database and generated files live (platform default when unset). */
+  readonly dataDir: string;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Delay before a missed run is caught up after start or wake. */
+  readonly catchUpDelayMs: number;
+}
+
+export interface ResticSection {
+  readonly binary: string;
+  readonly cacheDir: string | null;
+  readonly configDir: string | null;
+  /** SIGINT → wait this long → SIGKILL. */
+  readonly cancelGraceMs: number;
+  /** Cancel a run that printed nothing for this long (0 = off). */
+  readonly stallTimeoutMs: number;
+  /** Hard limit per run (0 = off). */
+  readonly runTimeoutMs: number;
+  /** How long to wait for a repository lock held by someone else. */
+  readonly retryLockMs: number;
+}
+
+/** Where the repository password comes from; it reaches restic only through the child's environment. */
+export type PasswordSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'command'; readonly command: string }
+  /** Stored in the SecretStore under this account name. */
+  | { readonly kind: 'keyring'; readonly account: string };
+
+export interface RepositoryConfig {
+  readonly name: string;
+  /** restic repository string (`/srv/repo`, `sftp:…`, `rest:https://…`, `s3:…`, `b2:…`). */
+  readonly url: string;
+  readonly password: PasswordSource;
+  /** Backend credentials and options passed to restic's environment (`AWS_*`, `B2_*`, …). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Names of env variables whose values live in the SecretStore (account `repo:<name>:env:<VAR>`). */
+  readonly secretEnv: ReadonlyArray<string>;
+  /** Check cadence for this repository (null = never on a schedule). */
+  readonly check: CheckConfig | null;
+}
+
+export interface CheckConfig {
+  readonly schedule: Schedule;
+  /** e.g. `5%` or `1/10`, passed to `--read-data-subset`; null = structure only. */
+  readonly readDataSubset: string | null;
+}
+
+export interface SourceConfig {
+  readonly path: string;
+  readonly policy: string;
+  readonly repository: string;
+  readonly exclude: ReadonlyArray<string>;
+  readonly tags: ReadonlyArray<string>;
+}
+
+/** `cron` uses croner syntax (5 or 6 fields, or a preset); `every` runs at a fixed interval. */
+export type Schedule =
+  | { readonly kind: 'cron'; readonly expression: string; readonly timezone: string | null }
+  | { readonly kind: 'every'; readonly intervalMs: number };
+
+export interface Retention {
+  readonly keepLast?: number;
+  readonly keepHourly?: number;
+  readonly keepDaily?: number;
+  readonly keepWeekly?: number;
+  readonly keepMonthly?: number;
+  readonly keepYearly?: number;
+  /** restic duration, e.g. `30d`, `1y2m`. */
+  readonly keepWithin?: string;
+}
+
+export interface PolicyConfig {
+  readonly name: string;
+  readonly schedule: Schedule;
+  /** Random delay added to each scheduled run, to spread a fleet. */
+  readonly jitterMs: number;
+  /** Applied with `forget` after each successful backup; null = keep everything. */
+  readonly retention: Retention | null;
+  /** Run `forget --prune` (true) or only `forget` (false) after the backup. */
+  readonly prune: boolean;
+  readonly conditions: RunConditions;
+  readonly retry: RetryPolicy;
+  readonly throttle: Throttle;
+  /** Alert when the newest snapshot of a source is older than this (0 = off). */
+  readonly staleAfterMs: number;
+}
+
+export interface RunConditions {
+  readonly acPowerOnly: boolean;
+  readonly notOnMetered: boolean;
+  /** Minimum free bytes on the cache's file system (0 = no check). */
+  readonly minFreeCacheBytes: number;
+  /** Probe the repository before starting. */
+  readonly requireRepositoryReachable: boolean;
+  /** After this long without a successful backup the conditions are ignored (0 = never relax). */
+  readonly deadlineMs: number;
+}
+
+export interface RetryPolicy {
+  readonly maxAttempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export interface Throttle {
+  /** KiB/s, restic's `--limit-upload` / `--limit-download` (0 = unlimited). */
+  readonly limitUploadKiBs: number;
+  readonly limitDownloadKiBs: number;
+  /** Lower CPU / I/O priority (nice/ionice on Linux, taskpolicy on macOS, priority class on Windows). */
+  readonly lowPriority: boolean;
+  /** restic `--read-concurrency` (≥0.15), 0 = restic's default. */
+  readonly readConcurrency: number;
+}
+
+export interface SecretsSection {
+  /** `auto` = OS keyring when one answers, else a 0600 file. */
+  readonly backend: 'auto' | 'keyring' | 'file';
+  /** Path of the file backend (default `<dataDir>/secrets.json`). */
+  readonly file: string | null;
+}
+
+export interface PauseSection {
+  /** Default duration for "Pause" without an explicit end. */
+  readonly defaultMs: number;
+}
+
+export interface OrchestratorConfig {
+  readonly url: string;
+  readonly protocol: 'v1' | 'restic-monitor' | 'auto';
+  readonly caFile: string | null;
+  /** Plain http:// only to a loopback address, and only with this set (development and tests). */
+  readonly insecureLoopback: boolean;
+  /** Set when a token was found in the YAML file: moved into the SecretStore on first start. */
+  readonly legacyToken: string | null;
+}

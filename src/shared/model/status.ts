@@ -1,0 +1,42 @@
+import type { Progress, RunKind, RunOutcome, RunRecord } from './run.js';
+
+/** The one word the tray icon shows. */
+export type AgentState = 'idle' | 'running' | 'paused' | 'error' | 'offline' | 'needs-setup';
+
+/** A run in progress, as shown in the tray and the status screen. */
+export interface RunningInfo {
+  readonly runId: string;
+  readonly kind: RunKind;
+  readonly repository: string;
+  readonly source: string | null;
+  readonly startedAt: string;
+  readonly progress: Progress | null;
+}
+
+/** Per-source schedule state. */
+export interface SourceStatus {
+  readonly path: string;
+  readonly repository: string;
+  readonly policy: string;
+  readonly lastRun: RunRecord | null;
+  readonly lastSuccessAt: string | null;
+  readonly nextRunAt: string | null;
+  /** Age of the newest snapshot of this source in the repository (made by anyone), in seconds. */
+  readonly newestSnapshotAgeSeconds: number | null;
+  readonly stale: boolean;
+}
+
+/** Everything a UI needs to draw the agent's state; pushed on every change. */
+export interface AgentStatus {
+  readonly state: AgentState;
+  readonly mode: 'standalone' | 'managed';
+  readonly configured: boolean;
+  readonly pausedUntil: string | null;
+  readonly running: ReadonlyArray<RunningInfo>;
+  readonly sources: ReadonlyArray<SourceStatus>;
+  readonly lastError: { readonly at: string; readonly message: string; readonly outcome: RunOutcome } | null;
+  readonly orchestrator: { readonly url: string; readonly connected: boolean; readonly lastContactAt: string | null } | null;
+  readonly resticVersion: string | null;
+  readonly secretBackend: string;
+  readonly agentVersion: string;
+}
