@@ -158,3 +158,17 @@ export interface OrchestratorConfig {
   /** Set when a token was found in the YAML file: moved into the SecretStore on first start. */
   readonly legacyToken: string | null;
 }
+
+/**
+ * A repository as the restic executor receives it: secrets already resolved (from a file, a command or the
+ * SecretStore) and destined for the child's environment only — never argv, logs or files we write.
+ */
+export interface RepoAccess {
+  readonly url: string;
+  readonly password:
+    | { readonly kind: 'value'; readonly value: string }
+    | { readonly kind: 'file'; readonly path: string }
+    | { readonly kind: 'command'; readonly command: string };
+  /** Backend credentials and options (`AWS_*`, `B2_*`, `RESTIC_REST_*` …), already resolved. */
+  readonly env: Readonly<Record<string, string>>;
+}
