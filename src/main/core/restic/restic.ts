@@ -1,0 +1,340 @@
+import type { BackupStats, FileError, Progress, RunOutcome } from '../../../shared/model/run.js';
+import type { LogLevel } from '../../../shared/model/log.js';
+import type { RepoAccess, Retention } from '../config/types.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { redact } from '../log/redact.js';
+import { backupArgs, checkArgs, filterArgs, forgetArgs, globalArgs, restoreArgs } from './args.js';
+import type { BackupSummary, JsonEvent } from './backup-parser.js';
+import { buildEnv } from './env.js';
+import { classify, type Classified } from './outcome.js';
+import { runProcess, type RawRun } from './runner.js';
+import { parseSingleDoc } from './single-doc.js';
+import { parseSnapshots, parseForget, parseStats, type SnapshotRecord } from './docs.js';
+import { capabilities, type ResticCapabilities, type ResticVersion } from './version.js';
+
+export type { ResticVersion } from './version.js';
+export { detectResticVersion, capabilities } from './version.js';
+export type { SnapshotRecord } from './docs.js';
+
+/** How a caller controls one run. */
+export interface RunControl {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  stallTimeoutMs?: number;
+  cancelGraceMs?: number;
+  onEvent?: (e: ResticEvent) => void;
+  lowPriority?: boolean;
+}
+
+/** Live events of a run. `log` carries every non-JSON line, redacted. */
+export type ResticEvent =
+  | { type: 'progress'; progress: Progress }
+  | { type: 'file-error'; error: FileError }
+  | { type: 'log'; stream: 'stdout' | 'stderr'; level: LogLevel; line: string };
+
+/** The result of any restic command. */
+export interface ResticResult {
+  outcome: RunOutcome;
+  exitCode: number | null;
+  signal: string | null;
+  message: string;
+  durationMs: number;
+  stderrTail: string;
+}
+
+/** The result of `backup`. */
+export interface BackupResult extends ResticResult {
+  /** Full 64-hex id (0.14's short id is resolved through `snapshots --json`); null on dry runs and failures. */
+  snapshotId: string | null;
+  stats: BackupStats | null;
+  fileErrors: FileError[];
+}
+
+/** Thrown by query methods (`snapshots`) that have no result object to carry a failure. */
+export class ResticError extends Error {
+  constructor(readonly result: ResticResult) {
+    super(result.message);
+    this.name = 'ResticError';
+  }
+}
+
+interface ExecOpts {
+  readonly json?: boolean;
+  readonly collectStdout?: boolean;
+  readonly noLock?: boolean;
+  /** Honour the repository lock wait (`--retry-lock` or our own retry loop). */
+  readonly waitForLock?: boolean;
+  readonly limitUploadKiBs?: number;
+  readonly limitDownloadKiBs?: number;
+  readonly onJson?: (ev: JsonEvent) => void;
+  /** Skip `restic unlock` after an agent-initiated stop (used by unlock itself). */
+  readonly noUnlockAfterStop?: boolean;
+}
+
+interface Exec {
+  readonly raw: RawRun;
+  readonly classified: Classified;
+  readonly result: ResticResult;
+}
+
+/** Files over this many errors are counted but not kept (memory stays flat on huge unreadable trees). */
+const MAX_FILE_ERRORS = 1000;
+
+/** Options of the Restic facade. */
+export interface ResticOptions {
+  binary: string;
+  version: ResticVersion;
+  repo: RepoAccess;
+  host: string;
+  cacheDir: string | null;
+  retryLockMs: number;
+  logger?: Logger;
+}
+
+/** The agent's restic executor: one instance per repository. */
+export class Restic {
+  readonly caps: ResticCapabilities;
+  readonly #log: Logger;
+  readonly #env: Record<string, string>;
+
+  constructor(private readonly opts: ResticOptions) {
+    this.caps = capabilities(opts.version);
+    this.#log = opts.logger ?? silentLogger;
+    this.#env = buildEnv({ repo: opts.repo, cacheDir: opts.cacheDir });
+  }
+
+  /** Runs `backup --json` and returns the outcome, the snapshot id, the summary and per-file errors. */
+  async backup(
+    o: { paths: string[]; exclude: string[]; tags: string[]; limitUploadKiBs?: number; limitDownloadKiBs?: number; readConcurrency?: number; dryRun?: boolean },
+    ctl: RunControl = {},
+  ): Promise<BackupResult> {
+    let summary: BackupSummary | null = null;
+    const fileErrors: FileError[] = [];
+    let errorCount = 0;
+    const args = backupArgs(this.opts.version, { ...o, host: this.opts.host });
+    const ex = await this.#exec(args, ctl, {
+      waitForLock: true,
+      limitUploadKiBs: o.limitUploadKiBs,
+      limitDownloadKiBs: o.limitDownloadKiBs,
+      onJson: (ev) => {
+        if (ev.kind === 'summary') summary = ev.summary;
+        else if (ev.kind === 'file-error') {
+          const error = { item: redact(ev.error.item), during: ev.error.during, message: redact(ev.error.message) };
+          // `scan` errors are informational; the same item normally also gets an `archival` error.
+          if (error.during !== 'scan') {
+            errorCount++;
+            if (fileErrors.length < MAX_FILE_ERRORS) fileErrors.push(error);
+          }
+          ctl.onEvent?.({ type: 'file-error', error });
+        }
+      },
+    });
+    const s = summary as BackupSummary | null;
+    let snapshotId = s && !s.dryRun ? s.snapshotId : null;
+    if (snapshotId && !/^[0-9a-f]{64}$/.test(snapshotId)) snapshotId = await this.#resolveId(snapshotId);
+    let message = ex.result.message;
+    if (ex.result.outcome === 'partial') {
+      message = errorCount > 0
+        ? `Snapshot saved, but ${errorCount} item(s) could not be read (restic exit 3)`
+        : `Snapshot saved with warnings (restic exit 3)${ex.raw.stderr ? `: ${lastLine(ex.raw.stderr)}` : ''}`;
+    } else if (ex.result.outcome === 'success' && s?.dryRun) message = 'Dry run completed (nothing was written)';
+    return { ...ex.result, message, snapshotId, stats: s ? s.stats : null, fileErrors };
+  }
+
+  /** Runs `check` (optionally `--read-data-subset`). */
+  async check(o: { readDataSubset: string | null }, ctl: RunControl = {}): Promise<ResticResult> {
+    let numErrors = 0;
+    const ex = await this.#exec(checkArgs(o), ctl, {
+      json: this.caps.checkJson,
+      waitForLock: true,
+      onJson: (ev) => {
+        if (ev.kind === 'check-summary') numErrors = ev.numErrors;
+        if (ev.kind === 'message') ctl.onEvent?.({ type: 'log', stream: 'stderr', level: 'error', line: redact(ev.message) });
+      },
+    });
+    if (ex.result.outcome === 'failed' && /repository contains errors/.test(ex.raw.stderr + (ex.raw.exitError?.message ?? ''))) {
+      return { ...ex.result, message: `Repository check found ${numErrors || 'some'} error(s) (restic exit ${String(ex.raw.code)})` };
+    }
+    return ex.result;
+  }
+
+  /** Runs `forget` with a retention policy (filters default to this agent's host). */
+  async forget(
+    o: { retention: Retention; prune: boolean; host?: string; tags?: string[]; paths?: string[] },
+    ctl: RunControl = {},
+  ): Promise<ResticResult & { removed: number; kept: number }> {
+    const args = forgetArgs({ ...o, host: o.host ?? this.opts.host });
+    const ex = await this.#exec(args, ctl, { collectStdout: true, waitForLock: true });
+    const parsed = parseSingleDoc(ex.raw.stdout);
+    for (const l of parsed.extra) this.#text(l, 'stdout', ctl);
+    const { removed, kept } = parseForget(parsed.doc);
+    const message = ex.result.outcome === 'success' ? `Removed ${removed} snapshot(s), kept ${kept}${o.prune ? ', pruned' : ''}` : ex.result.message;
+    return { ...ex.result, message, removed, kept };
+  }
+
+  /** Runs `prune`. */
+  async prune(ctl: RunControl = {}): Promise<ResticResult> {
+    return (await this.#exec(['prune'], ctl, { waitForLock: true })).result;
+  }
+
+  /** Runs `init` (creates the repository). */
+  async init(ctl: RunControl = {}): Promise<ResticResult> {
+    const ex = await this.#exec(['init'], ctl, { json: this.caps.initJson, collectStdout: true });
+    if (ex.result.outcome === 'success') return { ...ex.result, message: 'Repository created' };
+    return ex.result;
+  }
+
+  /** Lists snapshots (optionally filtered); throws ResticError when restic fails. */
+  async snapshots(filter: { host?: string; tags?: string[]; paths?: string[] } = {}, ctl: RunControl = {}): Promise<SnapshotRecord[]> {
+    const ex = await this.#exec(['snapshots', ...filterArgs(filter)], ctl, { collectStdout: true, waitForLock: true });
+    if (ex.result.outcome !== 'success') throw new ResticError(ex.result);
+    const parsed = parseSingleDoc(ex.raw.stdout);
+    for (const l of parsed.extra) this.#text(l, 'stdout', ctl);
+    return parseSnapshots(parsed.doc);
+  }
+
+  /** Restores a snapshot (or the paths matching `include`) into `target`. */
+  async restore(o: { snapshotId: string; include: string | null; target: string }, ctl: RunControl = {}): Promise<ResticResult> {
+    const ex = await this.#exec(restoreArgs(o), ctl, {
+      json: this.caps.restoreJson,
+      waitForLock: true,
+      onJson: (ev) => {
+        if (ev.kind === 'file-error') ctl.onEvent?.({ type: 'file-error', error: { ...ev.error, item: redact(ev.error.item), message: redact(ev.error.message) } });
+      },
+    });
+    return ex.result;
+  }
+
+  /** Removes stale locks (or all locks with `removeAll`: only when nothing else uses the repository). */
+  async unlock(o: { removeAll?: boolean } = {}): Promise<ResticResult> {
+    const ex = await this.#exec(['unlock', ...(o.removeAll ? ['--remove-all'] : [])], { timeoutMs: 120_000, cancelGraceMs: 10_000 }, { noUnlockAfterStop: true });
+    return ex.result;
+  }
+
+  /** IDs of the locks currently in the repository (`restic list locks`). */
+  async listLocks(ctl: RunControl = {}): Promise<string[]> {
+    const ex = await this.#exec(['list', 'locks'], ctl, { json: false, collectStdout: true, noUnlockAfterStop: true });
+    if (ex.result.outcome !== 'success') throw new ResticError(ex.result);
+    return ex.raw.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
+  }
+
+  /** Repository size (`stats --mode raw-data`); null when it cannot be read. */
+  async stats(ctl: RunControl = {}): Promise<{ totalSize: number; snapshotsCount: number } | null> {
+    const ex = await this.#exec(['stats', '--mode', 'raw-data'], ctl, { collectStdout: true, noLock: true });
+    if (ex.result.outcome !== 'success') return null;
+    return parseStats(parseSingleDoc(ex.raw.stdout).doc);
+  }
+
+  /** Opens the repo (cat config): exists / missing / wrong-password / unreachable, with a message. */
+  async probe(ctl: RunControl = {}): Promise<{ state: 'exists' | 'missing' | 'wrong-password' | 'unreachable'; message: string }> {
+    const ex = await this.#exec(['cat', 'config'], { timeoutMs: 60_000, ...ctl }, { collectStdout: true, noLock: true });
+    const o = ex.result.outcome;
+    if (o === 'success' && parseSingleDoc(ex.raw.stdout).doc !== null) return { state: 'exists', message: 'Repository is reachable' };
+    if (o === 'no-repo') return { state: 'missing', message: ex.result.message };
+    if (o === 'wrong-password') return { state: 'wrong-password', message: ex.result.message };
+    return { state: 'unreachable', message: ex.result.message };
+  }
+
+  /** Looks up the full id of a short snapshot id (0.14 backup summaries). Falls back to the short id. */
+  async #resolveId(shortId: string): Promise<string> {
+    try {
+      const all = await this.snapshots({ host: this.opts.host });
+      const hit = all.find((s) => s.id.startsWith(shortId));
+      if (hit) return hit.id;
+    } catch (e) {
+      this.#log.warn(`could not resolve snapshot id ${shortId}: ${(e as Error).message}`);
+    }
+    return shortId;
+  }
+
+  #text(line: string, stream: 'stdout' | 'stderr', ctl: RunControl): void {
+    const level: LogLevel = stream === 'stdout' ? 'info' : /^(Fatal|error|panic)/i.test(line) ? 'error' : 'warn';
+    const l = redact(line);
+    ctl.onEvent?.({ type: 'log', stream, level, line: l });
+    this.#log.debug(`restic ${stream}: ${l}`);
+  }
+
+  /** Runs one command, with the lock wait (own retry loop before 0.16) and an unlock after an agent stop. */
+  async #exec(cmd: string[], ctl: RunControl, o: ExecOpts): Promise<Exec> {
+    const retryMs = o.waitForLock ? this.opts.retryLockMs : 0;
+    const args = [
+      ...globalArgs(this.opts.version, {
+        json: o.json ?? true,
+        useCache: this.opts.cacheDir !== null,
+        noLock: o.noLock,
+        retryLockMs: retryMs,
+        limitUploadKiBs: o.limitUploadKiBs,
+        limitDownloadKiBs: o.limitDownloadKiBs,
+      }),
+      ...cmd,
+    ];
+    const started = Date.now();
+    this.#log.info(redact(`restic ${args.join(' ')}`));
+    let delay = 1000;
+    for (;;) {
+      const raw = await runProcess({
+        binary: this.opts.binary,
+        args,
+        env: this.#env,
+        collectStdout: o.collectStdout,
+        lowPriority: ctl.lowPriority,
+        signal: ctl.signal,
+        timeoutMs: ctl.timeoutMs,
+        stallTimeoutMs: ctl.stallTimeoutMs,
+        cancelGraceMs: ctl.cancelGraceMs,
+        onText: (line, stream) => this.#text(line, stream, ctl),
+        onJson: (ev) => {
+          if (ev.kind === 'progress') ctl.onEvent?.({ type: 'progress', progress: ev.progress });
+          o.onJson?.(ev);
+        },
+      });
+      let classified = classify(raw);
+      const elapsed = Date.now() - started;
+      // restic < 0.16 has no --retry-lock: wait and retry ourselves until the budget is spent.
+      if (classified.outcome === 'locked' && retryMs > 0 && !this.caps.retryLock && elapsed < retryMs && !ctl.signal?.aborted) {
+        const wait = Math.min(delay, retryMs - elapsed);
+        this.#log.info(`repository is locked, retrying in ${Math.round(wait / 1000)}s`);
+        if (await sleep(wait, ctl.signal)) {
+          delay = Math.min(delay * 2, 30_000);
+          continue;
+        }
+        classified = { outcome: 'cancelled', message: 'Cancelled while waiting for the repository lock' };
+      }
+      if (raw.stopReason && !o.noUnlockAfterStop) {
+        // SIGKILL (or an old restic) can leave our lock behind; plain `unlock` removes stale locks only.
+        const u = await this.unlock();
+        this.#log.info(`after stopping restic: unlock → ${u.outcome}`);
+      }
+      const result: ResticResult = {
+        outcome: classified.outcome,
+        exitCode: raw.code,
+        signal: raw.signal,
+        message: classified.message,
+        durationMs: Date.now() - started,
+        stderrTail: raw.stderr,
+      };
+      (result.outcome === 'success' ? this.#log.info : this.#log.warn).call(this.#log, `restic ${cmd[0] ?? ''}: ${result.message}`);
+      return { raw, classified, result };
+    }
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').pop()?.slice(0, 300) ?? '';
+}
+
+/** Resolves true after `ms`, false as soon as `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

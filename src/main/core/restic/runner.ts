@@ -1,0 +1,183 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { redact } from '../log/redact.js';
+import { StringDecoder } from 'node:string_decoder';
+import { parseJsonEvent, type JsonEvent } from './backup-parser.js';
+import { classifyLine, HeadTail, LineSplitter } from './lines.js';
+import type { StopReason } from './outcome.js';
+
+/** How to run one restic process. */
+export interface RunSpec {
+  readonly binary: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Keep the whole stdout for a single-document command instead of streaming it line by line. */
+  readonly collectStdout?: boolean;
+  /** Wrap with `nice -n 10 ionice -c 3 -t` on Linux when those tools exist. */
+  readonly lowPriority?: boolean;
+  readonly signal?: AbortSignal;
+  /** Hard limit for the run (0/undefined = none). */
+  readonly timeoutMs?: number;
+  /** Stop when neither pipe printed anything for this long (0/undefined = off). */
+  readonly stallTimeoutMs?: number;
+  /** SIGINT → wait this long → SIGKILL. */
+  readonly cancelGraceMs?: number;
+  /** A parsed JSON line (any stream) other than `exit_error`, with its typed view. */
+  readonly onJson?: (ev: JsonEvent, obj: unknown, stream: 'stdout' | 'stderr') => void;
+  /** A non-JSON line, already cleaned and redacted. */
+  readonly onText?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+/** What came out of the process, before classification. */
+export interface RawRun {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly stopReason: StopReason;
+  /** True when the grace period ran out and SIGKILL was sent. */
+  readonly forceKilled: boolean;
+  readonly spawnError: string | null;
+  /** The whole stdout when `collectStdout` was set, else ''. */
+  readonly stdout: string;
+  /** Head and tail of stderr text (redacted), with `exit_error` messages. */
+  readonly stderr: string;
+  readonly exitError: { readonly code: number; readonly message: string } | null;
+  readonly durationMs: number;
+}
+
+/** Cap for collected single-document stdout (thousands of snapshots fit easily). */
+const MAX_COLLECT = 256 * 1024 * 1024;
+
+let lowPrioPrefix: string[] | null | undefined;
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, cmd)));
+}
+
+/** `nice`/`ionice` prefix for low-priority runs on Linux (exec chain keeps restic's PID, so signals still reach it). */
+export function lowPriorityPrefix(): string[] {
+  if (lowPrioPrefix === undefined) {
+    lowPrioPrefix = null;
+    if (process.platform === 'linux' && onPath('nice')) {
+      lowPrioPrefix = ['nice', '-n', '10', ...(onPath('ionice') ? ['ionice', '-c', '3', '-t'] : [])];
+    }
+  }
+  return lowPrioPrefix ?? [];
+}
+
+/**
+ * Spawns restic (no shell, stdin = /dev/null), streams both pipes line by line and resolves on `close`.
+ *
+ * Stopping (abort, timeout, stall) sends SIGINT, then SIGKILL after `cancelGraceMs`; the caller decides what to
+ * do afterwards (e.g. `restic unlock`). Never rejects: failures are reported in the RawRun.
+ */
+export function runProcess(spec: RunSpec): Promise<RawRun> {
+  const started = Date.now();
+  const stderrCap = new HeadTail();
+  let exitError: RawRun['exitError'] = null;
+  let collected = '';
+  let stopReason: StopReason = null;
+  let forceKilled = false;
+
+  if (spec.signal?.aborted) {
+    return Promise.resolve({ code: null, signal: null, stopReason: 'cancel', forceKilled: false, spawnError: null, stdout: '', stderr: '', exitError: null, durationMs: 0 });
+  }
+
+  const prefix = spec.lowPriority ? lowPriorityPrefix() : [];
+  const [cmd, ...pre] = prefix.length > 0 ? prefix : [spec.binary];
+  const args = prefix.length > 0 ? [...pre, spec.binary, ...spec.args] : [...spec.args];
+
+  return new Promise<RawRun>((resolve) => {
+    const child = spawn(cmd ?? spec.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...spec.env }, windowsHide: true });
+    const timers: NodeJS.Timeout[] = [];
+    let stallTimer: NodeJS.Timeout | undefined;
+    let spawnError: string | null = null;
+    let done = false;
+
+    const stop = (reason: Exclude<StopReason, null>) => {
+      if (stopReason || done) return;
+      stopReason = reason;
+      child.kill('SIGINT');
+      const t = setTimeout(() => {
+        if (done) return;
+        forceKilled = true;
+        child.kill('SIGKILL');
+      }, spec.cancelGraceMs ?? 60_000);
+      timers.push(t);
+    };
+    const armStall = () => {
+      if (!spec.stallTimeoutMs || stopReason) return;
+      if (stallTimer) clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => stop('stall'), spec.stallTimeoutMs);
+    };
+
+    const onLine = (stream: 'stdout' | 'stderr') => (raw: string) => {
+      const line = classifyLine(raw);
+      if (line.kind === 'json') {
+        const ev = parseJsonEvent(line.obj);
+        if (ev.kind === 'exit-error') {
+          exitError = { code: ev.code, message: redact(ev.message) };
+          stderrCap.push(exitError.message);
+          return;
+        }
+        if (ev.kind === 'message') stderrCap.push(redact(ev.message));
+        spec.onJson?.(ev, line.obj, stream);
+        return;
+      }
+      if (!line.text) return;
+      const text = redact(line.text);
+      if (stream === 'stderr') stderrCap.push(text);
+      spec.onText?.(text, stream);
+    };
+    const overflow = (stream: 'stdout' | 'stderr') => (kept: string) =>
+      spec.onText?.(`[line longer than the limit dropped: ${redact(kept)}…]`, stream);
+    const collectDecoder = new StringDecoder('utf8');
+    const outSplit = new LineSplitter(onLine('stdout'), undefined, overflow('stdout'));
+    const errSplit = new LineSplitter(onLine('stderr'), undefined, overflow('stderr'));
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      armStall();
+      if (spec.collectStdout) {
+        if (collected.length < MAX_COLLECT) collected += collectDecoder.write(chunk);
+      } else outSplit.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      armStall();
+      errSplit.push(chunk);
+    });
+
+    const abort = () => stop('cancel');
+    spec.signal?.addEventListener('abort', abort, { once: true });
+    if (spec.timeoutMs && spec.timeoutMs > 0) timers.push(setTimeout(() => stop('timeout'), spec.timeoutMs));
+    armStall();
+
+    const finish = (code: number | null, signal: string | null) => {
+      if (done) return;
+      done = true;
+      for (const t of timers) clearTimeout(t);
+      if (stallTimer) clearTimeout(stallTimer);
+      spec.signal?.removeEventListener('abort', abort);
+      outSplit.end();
+      if (spec.collectStdout) collected += collectDecoder.end();
+      errSplit.end();
+      resolve({
+        code,
+        signal,
+        stopReason,
+        forceKilled,
+        spawnError,
+        stdout: collected,
+        stderr: stderrCap.text(),
+        exitError,
+        durationMs: Date.now() - started,
+      });
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      const what = e.code === 'ENOENT' ? `"${cmd ?? spec.binary}" not found` : e.code === 'EACCES' ? `"${cmd ?? spec.binary}" is not executable` : e.message;
+      spawnError = what;
+      // When spawning failed there is no process and 'close' may not follow.
+      if (child.pid === undefined) finish(null, null);
+    });
+    child.on('close', (code, signal) => finish(code, signal));
+  });
+}
