@@ -31,6 +31,7 @@ const PATTERNS: ReadonlyArray<[RegExp, RunOutcome, string]> = [
   [/unknown (?:shorthand )?flag|unknown command|flag needs an argument|invalid argument ".*" for/, 'config-error', 'restic rejected the command line (unsupported flag for this restic version?)'],
   [/all (?:target|source) directories\/files do not exist/, 'config-error', 'None of the source paths exist'],
   [/Password file and command are mutually exclusive|Fatal: \S+ does not exist$/m, 'config-error', 'Invalid password configuration'],
+  [/cannot be specified at the same time|cannot read both password and data from stdin|no policy was specified/, 'config-error', 'Invalid restic options'],
   [/config file already exists|already initialized/, 'failed', 'Repository already exists'],
   [/failed to refresh lock in time/, 'failed', 'Lost the repository lock (e.g. after suspend)'],
 ];

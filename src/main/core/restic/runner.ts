@@ -45,6 +45,40 @@ export interface RawRun {
   readonly durationMs: number;
 }
 
+/**
+ * Routes each output line: `exit_error` is kept aside, other JSON goes to `onJson`, text (cleaned and
+ * redacted) goes to `onText`; stderr text and error messages are kept head+tail for classification.
+ */
+export class OutputHandler {
+  readonly stderr = new HeadTail();
+  exitError: { code: number; message: string } | null = null;
+
+  constructor(
+    private readonly onJson?: RunSpec['onJson'],
+    private readonly onText?: RunSpec['onText'],
+  ) {}
+
+  /** Handles one raw line of `stream`. */
+  line(raw: string, stream: 'stdout' | 'stderr'): void {
+    const line = classifyLine(raw);
+    if (line.kind === 'json') {
+      const ev = parseJsonEvent(line.obj);
+      if (ev.kind === 'exit-error') {
+        this.exitError = { code: ev.code, message: redact(ev.message) };
+        this.stderr.push(this.exitError.message);
+        return;
+      }
+      if (ev.kind === 'message') this.stderr.push(redact(ev.message));
+      this.onJson?.(ev, line.obj, stream);
+      return;
+    }
+    if (!line.text) return;
+    const text = redact(line.text);
+    if (stream === 'stderr') this.stderr.push(text);
+    this.onText?.(text, stream);
+  }
+}
+
 /** Cap for collected single-document stdout (thousands of snapshots fit easily). */
 const MAX_COLLECT = 256 * 1024 * 1024;
 
@@ -73,8 +107,6 @@ export function lowPriorityPrefix(): string[] {
  */
 export function runProcess(spec: RunSpec): Promise<RawRun> {
   const started = Date.now();
-  const stderrCap = new HeadTail();
-  let exitError: RawRun['exitError'] = null;
   let collected = '';
   let stopReason: StopReason = null;
   let forceKilled = false;
@@ -111,24 +143,8 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
       stallTimer = setTimeout(() => stop('stall'), spec.stallTimeoutMs);
     };
 
-    const onLine = (stream: 'stdout' | 'stderr') => (raw: string) => {
-      const line = classifyLine(raw);
-      if (line.kind === 'json') {
-        const ev = parseJsonEvent(line.obj);
-        if (ev.kind === 'exit-error') {
-          exitError = { code: ev.code, message: redact(ev.message) };
-          stderrCap.push(exitError.message);
-          return;
-        }
-        if (ev.kind === 'message') stderrCap.push(redact(ev.message));
-        spec.onJson?.(ev, line.obj, stream);
-        return;
-      }
-      if (!line.text) return;
-      const text = redact(line.text);
-      if (stream === 'stderr') stderrCap.push(text);
-      spec.onText?.(text, stream);
-    };
+    const handler = new OutputHandler(spec.onJson, spec.onText);
+    const onLine = (stream: 'stdout' | 'stderr') => (raw: string) => handler.line(raw, stream);
     const overflow = (stream: 'stdout' | 'stderr') => (kept: string) =>
       spec.onText?.(`[line longer than the limit dropped: ${redact(kept)}…]`, stream);
     const collectDecoder = new StringDecoder('utf8');
@@ -167,8 +183,8 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
         forceKilled,
         spawnError,
         stdout: collected,
-        stderr: stderrCap.text(),
-        exitError,
+        stderr: handler.stderr.text(),
+        exitError: handler.exitError,
         durationMs: Date.now() - started,
       });
     };
