@@ -1,0 +1,272 @@
+import { hostname as osHostname, homedir as osHomedir } from 'node:os';
+import { currentPlatformPaths } from '../paths.js';
+import { BUILTIN_POLICIES, DEFAULT_CONDITIONS, DEFAULT_RETRY, DEFAULT_THROTTLE } from './builtin-policies.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import type { RawConfig, RawPolicy, RawRepository, RawSchedule } from './schema.js';
+import { didYouMean } from './suggest.js';
+import type { AgentConfig, OrchestratorConfig, PolicyConfig, RepositoryConfig, Retention, Schedule, SourceConfig } from './types.js';
+
+/** Machine facts the defaults depend on (passed in so tests are deterministic). */
+export interface NormaliseContext {
+  readonly hostname: string;
+  readonly homedir: string;
+  /** Default `agent.data_dir`. */
+  readonly dataDir: string;
+}
+
+/** The context of the current process: `os.hostname()`, the home directory, the platform data dir. */
+export function currentNormaliseContext(): NormaliseContext {
+  return { hostname: osHostname(), homedir: osHomedir(), dataDir: currentPlatformPaths().dataDir };
+}
+
+/** Name of the repository a single top-level `repository:` section becomes. */
+export const DEFAULT_REPOSITORY = 'default';
+/** Policy of a source that names none. */
+export const DEFAULT_POLICY = 'daily';
+
+interface NamedRepo {
+  readonly raw: RawRepository;
+  /** Where it is in the file, for messages: `repository` or `repositories.s3`. */
+  readonly path: string;
+}
+
+function repositoriesOf(raw: RawConfig): Map<string, NamedRepo> {
+  const out = new Map<string, NamedRepo>();
+  for (const [name, repo] of Object.entries(raw.repositories ?? {})) out.set(name, { raw: repo, path: `repositories.${name}` });
+  if (raw.repository && !out.has(DEFAULT_REPOSITORY)) out.set(DEFAULT_REPOSITORY, { raw: raw.repository, path: 'repository' });
+  return out;
+}
+
+/** The repository a source without `repository:` uses: the only one, or the one named `default`. */
+function implicitRepository(repos: ReadonlyMap<string, NamedRepo>): string | null {
+  if (repos.has(DEFAULT_REPOSITORY)) return DEFAULT_REPOSITORY;
+  return repos.size === 1 ? ([...repos.keys()][0] ?? null) : null;
+}
+
+const URL_PASSWORD = /^(.*?[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/i;
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/** Checks that need more than one section: names referenced by sources, secrets in URLs, orchestrator URL. */
+export function crossCheck(raw: RawConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const repos = repositoriesOf(raw);
+  const policies = new Set([...Object.keys(BUILTIN_POLICIES), ...Object.keys(raw.policies ?? {})]);
+
+  if (raw.repository && raw.repositories?.[DEFAULT_REPOSITORY]) {
+    issues.push({ path: 'repository', message: `conflicts with repositories.${DEFAULT_REPOSITORY}: a single "repository:" is the repository named "${DEFAULT_REPOSITORY}"; keep one of them` });
+  }
+  for (const [, { raw: repo, path }] of repos) {
+    const m = URL_PASSWORD.exec(repo.url);
+    if (m) {
+      issues.push({
+        path: `${path}.url`,
+        message: `contains a password in plain text ("${m[1] ?? ''}***@…"); remove it from the URL and put the credential in the SecretStore via secret_env (e.g. RESTIC_REST_PASSWORD), with the user name in env (RESTIC_REST_USERNAME)`,
+      });
+    }
+  }
+  for (const [name, p] of Object.entries(raw.policies ?? {})) {
+    if (!p.schedule && !(name in BUILTIN_POLICIES)) {
+      issues.push({ path: `policies.${name}.schedule`, message: `required for a policy that is not built in (${Object.keys(BUILTIN_POLICIES).join(', ')}), e.g. "0 3 * * *" or "every 6h"` });
+    }
+    if (p.retry?.initial_delay !== undefined && p.retry.max_delay !== undefined && p.retry.initial_delay > p.retry.max_delay) {
+      issues.push({ path: `policies.${name}.retry.initial_delay`, message: 'must not be longer than retry.max_delay' });
+    }
+  }
+  const implicit = implicitRepository(repos);
+  (raw.backup?.sources ?? []).forEach((s, i) => {
+    const at = `backup.sources[${i}]`;
+    const policy = s.policy ?? DEFAULT_POLICY;
+    if (!policies.has(policy)) {
+      issues.push({ path: `${at}.policy`, message: `unknown policy "${policy}"${didYouMean(policy, policies)}; known policies: ${[...policies].join(', ')} (define it under "policies:")` });
+    }
+    if (s.repository !== undefined) {
+      if (!repos.has(s.repository)) {
+        const known = repos.size ? `known repositories: ${[...repos.keys()].join(', ')}` : 'no repository is configured';
+        issues.push({ path: `${at}.repository`, message: `unknown repository "${s.repository}"${didYouMean(s.repository, repos.keys())}; ${known}` });
+      }
+    } else if (repos.size === 0) {
+      issues.push({ path: at, message: 'no repository to back up to: add a "repository:" section (url and password_file, password_command or password_keyring)' });
+    } else if (!implicit) {
+      issues.push({ path: `${at}.repository`, message: `required when several repositories are configured: one of ${[...repos.keys()].join(', ')}` });
+    }
+  });
+  if (raw.orchestrator) {
+    const url = new URL(raw.orchestrator.url);
+    const loopback = LOOPBACK.test(url.hostname);
+    if (url.protocol === 'http:' && !(loopback && raw.orchestrator.insecure_loopback)) {
+      issues.push({
+        path: 'orchestrator.url',
+        message: loopback
+          ? 'plain http:// needs insecure_loopback: true (development only); use https:// otherwise'
+          : 'must use https:// (plain http:// is allowed only to a loopback address with insecure_loopback: true)',
+      });
+    } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      issues.push({ path: 'orchestrator.url', message: `expected an https:// URL, got "${url.protocol}"` });
+    }
+    if (URL_PASSWORD.test(raw.orchestrator.url)) {
+      issues.push({ path: 'orchestrator.url', message: 'contains a password in plain text; remove it (the agent authenticates with its enrolment token)' });
+    }
+  }
+  return issues;
+}
+
+const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL/i;
+
+/** Things that work but deserve a word: secrets in plain `env`, a legacy token in the file. */
+export function configWarnings(raw: RawConfig): string[] {
+  const warnings: string[] = [];
+  for (const [, { raw: repo, path }] of repositoriesOf(raw)) {
+    for (const key of Object.keys(repo.env ?? {})) {
+      if (SECRET_NAME.test(key) && key !== 'AWS_ACCESS_KEY_ID') {
+        warnings.push(`${path}.env.${key} looks like a secret stored in plain text: list it under secret_env and store the value with the agent (account repo:<name>:env:${key})`);
+      }
+    }
+  }
+  if (raw.orchestrator?.token) {
+    warnings.push('orchestrator.token is deprecated: the agent moves it into the SecretStore on first start; remove it from the file afterwards');
+  }
+  return warnings;
+}
+
+/**
+ * Turns a schema-validated file into the normalised `AgentConfig`: defaults, built-in policies merged with
+ * the file's, the single `repository:` named `default`, `~/` expanded. Throws `ConfigError` when a
+ * cross-section check fails.
+ */
+export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormaliseContext()): AgentConfig {
+  const issues = crossCheck(raw);
+  if (issues.length) throw new ConfigError('configuration', issues);
+  const home = (p: string): string => (p === '~' ? ctx.homedir : p.startsWith('~/') ? ctx.homedir + p.slice(1) : p);
+  const homeOrNull = (p: string | undefined): string | null => (p === undefined ? null : home(p));
+
+  const repoEntries = [...repositoriesOf(raw)].map(([name, { raw: r }]) => [name, repositoryOf(name, r, home)] as const);
+  const repositories = Object.fromEntries(repoEntries);
+  const implicit = implicitRepository(repositoriesOf(raw));
+  const globalExclude = raw.backup?.exclude ?? [];
+  const sources: SourceConfig[] = (raw.backup?.sources ?? []).map((s) => ({
+    path: home(s.path),
+    policy: s.policy ?? DEFAULT_POLICY,
+    repository: s.repository ?? implicit ?? DEFAULT_REPOSITORY,
+    exclude: [...globalExclude, ...(s.exclude ?? [])],
+    tags: s.tags ?? [],
+  }));
+  const policies: Record<string, PolicyConfig> = { ...BUILTIN_POLICIES };
+  for (const [name, p] of Object.entries(raw.policies ?? {})) policies[name] = mergePolicy(name, p, BUILTIN_POLICIES[name]);
+
+  const hostname = raw.agent?.hostname ?? ctx.hostname;
+  return {
+    agent: {
+      id: raw.agent?.id ?? hostname.replace(/[^A-Za-z0-9_.@-]/g, '-'),
+      hostname,
+      pollIntervalMs: raw.agent?.poll_interval ?? 60_000,
+      heartbeatIntervalMs: raw.agent?.heartbeat_interval ?? 30_000,
+      dataDir: homeOrNull(raw.agent?.data_dir) ?? ctx.dataDir,
+      logLevel: raw.agent?.log_level ?? 'info',
+      catchUpDelayMs: raw.agent?.catch_up_delay ?? 120_000,
+    },
+    restic: {
+      binary: home(raw.restic?.binary ?? 'restic'),
+      cacheDir: homeOrNull(raw.restic?.cache_dir),
+      configDir: homeOrNull(raw.restic?.config_dir),
+      cancelGraceMs: raw.restic?.cancel_grace ?? 10_000,
+      stallTimeoutMs: raw.restic?.stall_timeout ?? 0,
+      runTimeoutMs: raw.restic?.run_timeout ?? 0,
+      retryLockMs: raw.restic?.retry_lock ?? 120_000,
+    },
+    repositories,
+    sources,
+    policies,
+    secrets: { backend: raw.secrets?.backend ?? 'auto', file: homeOrNull(raw.secrets?.file) },
+    pause: { defaultMs: raw.pause?.default ?? 3_600_000 },
+    orchestrator: orchestratorOf(raw, home),
+  };
+}
+
+function repositoryOf(name: string, r: RawRepository, home: (p: string) => string): RepositoryConfig {
+  const password: RepositoryConfig['password'] =
+    r.password_file !== undefined
+      ? { kind: 'file', path: home(r.password_file) }
+      : r.password_command !== undefined
+        ? { kind: 'command', command: r.password_command }
+        : { kind: 'keyring', account: r.password_keyring ?? `repo:${name}:password` };
+  return {
+    name,
+    url: r.url,
+    password,
+    env: r.env ?? {},
+    secretEnv: r.secret_env ?? [],
+    check: r.check
+      ? { schedule: scheduleOf(r.check.schedule, r.check.timezone ?? null), readDataSubset: r.check.read_data_subset ?? null }
+      : null,
+  };
+}
+
+function scheduleOf(s: RawSchedule, timezone: string | null): Schedule {
+  return s.kind === 'cron' ? { kind: 'cron', expression: s.expression, timezone } : s;
+}
+
+function retentionOf(r: NonNullable<RawPolicy['retention']>): Retention {
+  const out: { -readonly [K in keyof Retention]: Retention[K] } = {};
+  if (r.keep_last !== undefined) out.keepLast = r.keep_last;
+  if (r.keep_hourly !== undefined) out.keepHourly = r.keep_hourly;
+  if (r.keep_daily !== undefined) out.keepDaily = r.keep_daily;
+  if (r.keep_weekly !== undefined) out.keepWeekly = r.keep_weekly;
+  if (r.keep_monthly !== undefined) out.keepMonthly = r.keep_monthly;
+  if (r.keep_yearly !== undefined) out.keepYearly = r.keep_yearly;
+  if (r.keep_within !== undefined) out.keepWithin = r.keep_within;
+  return out;
+}
+
+/** A file policy over its built-in namesake (if any): each given field wins; `retention` is replaced whole. */
+function mergePolicy(name: string, p: RawPolicy, base: PolicyConfig | undefined): PolicyConfig {
+  const baseTz = base?.schedule.kind === 'cron' ? base.schedule.timezone : null;
+  const tz = p.timezone ?? baseTz;
+  // crossCheck guarantees a schedule for non-built-in policies.
+  const schedule: Schedule = p.schedule ? scheduleOf(p.schedule, tz) : base ? withTimezone(base.schedule, tz) : { kind: 'every', intervalMs: 86_400_000 };
+  const c = p.conditions;
+  const b = base?.conditions ?? DEFAULT_CONDITIONS;
+  const rt = base?.retry ?? DEFAULT_RETRY;
+  const th = base?.throttle ?? DEFAULT_THROTTLE;
+  return {
+    name,
+    schedule,
+    jitterMs: p.jitter ?? base?.jitterMs ?? 0,
+    retention: p.retention === undefined ? (base?.retention ?? null) : p.retention === null ? null : retentionOf(p.retention),
+    prune: p.prune ?? base?.prune ?? false,
+    conditions: {
+      acPowerOnly: c?.ac_power_only ?? b.acPowerOnly,
+      notOnMetered: c?.not_on_metered ?? b.notOnMetered,
+      minFreeCacheBytes: c?.min_free_cache ?? b.minFreeCacheBytes,
+      requireRepositoryReachable: c?.require_repository_reachable ?? b.requireRepositoryReachable,
+      deadlineMs: c?.deadline ?? b.deadlineMs,
+    },
+    retry: {
+      maxAttempts: p.retry?.max_attempts ?? rt.maxAttempts,
+      initialDelayMs: p.retry?.initial_delay ?? rt.initialDelayMs,
+      maxDelayMs: p.retry?.max_delay ?? rt.maxDelayMs,
+    },
+    throttle: {
+      limitUploadKiBs: p.throttle?.limit_upload ?? th.limitUploadKiBs,
+      limitDownloadKiBs: p.throttle?.limit_download ?? th.limitDownloadKiBs,
+      lowPriority: p.throttle?.low_priority ?? th.lowPriority,
+      readConcurrency: p.throttle?.read_concurrency ?? th.readConcurrency,
+    },
+    staleAfterMs: p.stale_after ?? base?.staleAfterMs ?? 0,
+  };
+}
+
+function withTimezone(s: Schedule, timezone: string | null): Schedule {
+  return s.kind === 'cron' ? { ...s, timezone } : s;
+}
+
+function orchestratorOf(raw: RawConfig, home: (p: string) => string): OrchestratorConfig | null {
+  const o = raw.orchestrator;
+  if (!o) return null;
+  return {
+    url: o.url,
+    protocol: o.protocol ?? 'auto',
+    caFile: o.ca_file === undefined ? null : home(o.ca_file),
+    insecureLoopback: o.insecure_loopback ?? false,
+    legacyToken: o.token ?? null,
+  };
+}
