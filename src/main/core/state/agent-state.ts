@@ -67,10 +67,10 @@ export class AgentStateStore {
   /** Keys starting with `prefix`, sorted. */
   keys(prefix = ''): string[] {
     return this.#db
-      .prepare<[string], { key: string }>(
-        `SELECT key FROM agent_state WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key`,
+      .prepare<[string, string], { key: string }>(
+        'SELECT key FROM agent_state WHERE substr(key, 1, length(?)) = ? ORDER BY key',
       )
-      .all(prefix)
+      .all(prefix, prefix)
       .map((r) => r.key);
   }
 }
