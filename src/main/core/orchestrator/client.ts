@@ -89,7 +89,9 @@ export class OrchestratorClient {
 
   constructor(opts: ClientOptions) {
     const url = checkOrchestratorUrl(opts.url, opts.insecureLoopback);
-    this.#base = url.toString().replace(/\/+$/, '');
+    // Accept both the server root and the full agent base (`…/api/v1/agent`).
+    const root = url.toString().replace(/\/+$/, '');
+    this.#base = root.endsWith('/api/v1/agent') ? root : `${root}/api/v1/agent`;
     this.#dispatcher = opts.dispatcher ?? createDispatcher(opts);
     this.#opts = opts;
     const restic = opts.identity.resticVersion ? ` restic/${opts.identity.resticVersion}` : '';
