@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from '../../../src/main/core/orchestrator/client.js';
 import { json, startFakeServer } from './fake-server.js';
@@ -49,11 +50,11 @@ describe('OrchestratorClient', () => {
   });
 
   it.each([
-    ['HTML with 200', (res: import('node:http').ServerResponse) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html>proxy</html>'); }, /not JSON/],
-    ['malformed JSON', (res: import('node:http').ServerResponse) => { res.writeHead(200); res.end('{"ack_seq": '); }, /not JSON/],
-    ['wrong types', (res: import('node:http').ServerResponse) => json(res, 200, { ack_seq: 'ten' }), /ack_seq/],
-    ['huge body', (res: import('node:http').ServerResponse) => { res.writeHead(200); res.end('[' + '1,'.repeat(1_000_000) + '1]'); }, /larger than/],
-    ['500', (res: import('node:http').ServerResponse) => json(res, 500, { code: 'boom' }), /500/],
+    ['HTML with 200', (res: ServerResponse) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html>proxy</html>'); }, /not JSON/],
+    ['malformed JSON', (res: ServerResponse) => { res.writeHead(200); res.end('{"ack_seq": '); }, /not JSON/],
+    ['wrong types', (res: ServerResponse) => json(res, 200, { ack_seq: 'ten' }), /ack_seq/],
+    ['huge body', (res: ServerResponse) => { res.writeHead(200); res.end('[' + '1,'.repeat(1_000_000) + '1]'); }, /larger than/],
+    ['500', (res: ServerResponse) => json(res, 500, { code: 'boom' }), /500/],
   ])('treats %s as a transient error, never a crash', async (_name, answer, msg) => {
     const { client } = await setup((_req, res) => answer(res));
     const r = await client.logs({ stream: {}, first_seq: 1, entries: [{ seq: 1 }], final: false }, 's');

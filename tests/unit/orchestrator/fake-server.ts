@@ -23,7 +23,7 @@ export async function startFakeServer(
     req.on('end', () => {
       let raw = Buffer.concat(chunks);
       if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
-      let body: unknown = null;
+      let body: unknown;
       try {
         body = raw.length ? JSON.parse(raw.toString('utf8')) : null;
       } catch {

@@ -102,7 +102,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
   const body = {
     instance_id: instanceId, hostname: opts.hostname ?? osHostname(), machine_fingerprint: machineFingerprint(),
     os: { platform: platform(), release: release(), arch: arch() }, agent_version: opts.agentVersion, protocol: 1,
-    restic_version: opts.resticVersion ?? null,
+    ...(opts.resticVersion ? { restic_version: opts.resticVersion } : {}),
     capabilities: ['task:backup', 'task:check', 'task:prune', 'task:forget', 'logs:gzip', 'commands:v1'],
     labels: opts.labels ?? {}, max_concurrent_tasks: opts.maxConcurrentTasks ?? 1,
   };

@@ -39,7 +39,7 @@ export function buildHeartbeat(s: HeartbeatState, facts: HeartbeatFacts, now = n
     running: s.running,
     resources: facts.resources,
     disks: facts.disks,
-    connectivity: { orchestrator_rtt_ms: s.rttMs, repos: facts.repos },
+    connectivity: { ...(s.rttMs !== null ? { orchestrator_rtt_ms: s.rttMs } : {}), repos: facts.repos },
     spool: s.spool,
     clock: { ntp_synced: facts.ntp_synced, monotonic_wall_drift_ms: Math.round(s.clockDriftMs) },
     restic_version: facts.restic_version,
