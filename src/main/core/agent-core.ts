@@ -1,4 +1,6 @@
 import type { AgentApi, AgentEvents } from '../../shared/agent-api.js';
+import type { LogEntry } from '../../shared/model/log.js';
+import type { RunRecord } from '../../shared/model/run.js';
 import type { LogHub } from './log/logger.js';
 import type { SecretStore } from './secrets/secret-store.js';
 
@@ -13,17 +15,33 @@ export interface AgentCoreOptions {
   readonly secretStore?: SecretStore;
   /** Run standalone schedules (false for one-shot CLI commands). */
   readonly schedule?: boolean;
+  /** Receives every log entry from the very start (first-run setup included). */
+  readonly onLog?: (entry: LogEntry) => void;
 }
 
 /**
  * The running agent, as the two shells see it: the UI-facing `AgentApi` plus lifecycle and events.
  *
- * Created by `createAgentCore` in `agent.ts`.
+ * Created by `createAgentCore` in `agent/agent.ts`.
  */
 export interface AgentCore extends AgentApi {
   readonly logs: LogHub;
+  /** True when this start created the demo configuration (first run on built-in defaults). */
+  readonly createdDemo: boolean;
+  readonly configPath: string;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof AgentEvents>(event: K, listener: (payload: AgentEvents[K]) => void): () => void;
+  /** One-shot operations for the CLI: run now (ignoring pause and conditions) and wait for the records. */
+  runNow(op: OneShot): Promise<ReadonlyArray<RunRecord>>;
   /** Stops schedules, cancels running restic cleanly (lock released) and closes the state DB. */
   stop(): Promise<void>;
 }
+
+/** What `runNow` can do; `null` = every source / repository. */
+export type OneShot =
+  | { readonly kind: 'backup'; readonly source: string | null }
+  | { readonly kind: 'check'; readonly repository: string | null; readonly readDataSubset: string | null }
+  | { readonly kind: 'forget'; readonly repository: string | null; readonly prune: boolean }
+  | { readonly kind: 'prune'; readonly repository: string | null }
+  | { readonly kind: 'init'; readonly repository: string | null }
+  | { readonly kind: 'unlock'; readonly repository: string | null };

@@ -1,0 +1,49 @@
+import type { SnapshotInfo } from '../../shared/agent-api.js';
+import type { RunRecord } from '../../shared/model/run.js';
+import type { AgentStatus } from '../../shared/model/status.js';
+
+/** Bytes as a short human figure (`1.4 MiB`). */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** One line per finished run: what, result, snapshot and size. */
+export function formatRun(r: RunRecord): string {
+  const what = `${r.kind}${r.source ? ` ${r.source}` : ''} [${r.repository}]`;
+  const snap = r.snapshotId ? ` snapshot ${r.snapshotId.slice(0, 8)}` : '';
+  const stats = r.stats ? `, ${r.stats.filesNew} new / ${r.stats.filesChanged} changed files, ${formatBytes(r.stats.dataAdded)} added` : '';
+  return `${(r.outcome ?? 'running').toUpperCase()}  ${what}: ${r.message ?? ''}${snap}${stats}`;
+}
+
+/** The `status` command's human output. */
+export function formatStatus(s: AgentStatus): string {
+  const lines = [
+    `state:    ${s.state}${s.pausedUntil ? ` (paused until ${s.pausedUntil})` : ''}`,
+    `mode:     ${s.mode}`,
+    `restic:   ${s.resticVersion ?? 'not found'}`,
+    `secrets:  ${s.secretBackend}`,
+    `agent:    ${s.agentVersion}`,
+  ];
+  if (s.lastError) lines.push(`error:    ${s.lastError.message} (${s.lastError.at})`);
+  for (const src of s.sources) {
+    const last = src.lastRun ? `${src.lastRun.outcome ?? 'running'} at ${src.lastRun.endedAt ?? src.lastRun.startedAt}` : 'never run';
+    lines.push(`source:   ${src.path} [${src.repository}, ${src.policy}] last: ${last}; next: ${src.nextRunAt ?? '—'}`);
+  }
+  for (const r of s.running) lines.push(`running:  ${r.kind} ${r.source ?? r.repository}${r.progress ? ` ${r.progress.percent.toFixed(0)}%` : ''}`);
+  return lines.join('\n');
+}
+
+/** The `snapshots` command's human output. */
+export function formatSnapshots(list: ReadonlyArray<SnapshotInfo>): string {
+  if (list.length === 0) return 'no snapshots';
+  return list
+    .map((s) => `${s.shortId}  ${s.time.slice(0, 19).replace('T', ' ')}  ${s.hostname.padEnd(16)} ${s.paths.join(', ')}  ${s.tags.join(',')}`)
+    .join('\n');
+}

@@ -1,0 +1,296 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentApi, DesktopSettings, RestoreRequest, SnapshotInfo, ValidationResult } from '../../../shared/agent-api.js';
+import type { RunRecord } from '../../../shared/model/run.js';
+import type { AgentStatus } from '../../../shared/model/status.js';
+import type { AgentCore, AgentCoreOptions, OneShot } from '../agent-core.js';
+import { createPlatformProbes } from '../conditions/platform.js';
+import { createDemoSetup, generatePassword } from '../config/demo.js';
+import { ConfigError, loadConfigFile, validateConfigText } from '../config/load.js';
+import type { AgentConfig } from '../config/types.js';
+import { writeConfigFile } from '../config/write.js';
+import { LogHub } from '../log/logger.js';
+import { currentPlatformPaths } from '../paths.js';
+import { detectResticVersion, type ResticVersion } from '../restic/restic.js';
+import { RepoQueue } from '../scheduler/repo-queue.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { openSecretStore } from '../secrets/open-secret-store.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import { AgentStateStore } from '../state/agent-state.js';
+import { openStateDb, type StateDb } from '../state/db.js';
+import { stateMigrations } from '../state/migrations.js';
+import { RunHistory } from '../state/run-history.js';
+import { EventHub } from './event-hub.js';
+import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
+import { backupSource, jobRunner } from './jobs.js';
+import { RepositoryRegistry } from './repositories.js';
+import { RunningRuns } from './running.js';
+import { trackRun, type TrackerDeps } from './run-tracker.js';
+import { desktopSettings, oneShot, probeRepository, saveDesktopSettings, setupStandalone } from './operations.js';
+import { buildStatus } from './status.js';
+import { AGENT_VERSION } from './version.js';
+
+/**
+ * Starts the agent core: loads (or, on first run, creates) the configuration, opens the secret store and the
+ * state database, detects restic, and — unless `schedule` is false — runs the standalone schedules.
+ */
+export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore> {
+  const platform = currentPlatformPaths();
+  let createdDemo = false;
+  let secrets = opts.secretStore;
+  if (!existsSync(opts.configPath)) {
+    if (!opts.createDemoIfMissing) {
+      throw new ConfigError(opts.configPath, [
+        { path: '', message: `no configuration file at ${opts.configPath}: create one (see examples/) or start \`restic-agent run\` once to get the demo defaults` },
+      ]);
+    }
+    const dataDir = opts.dataDir ?? platform.dataDir;
+    secrets ??= await openSecretStore({ backend: 'auto', file: null }, dataDir);
+    await createDemoSetup(dataDir, secrets, { configPath: opts.configPath });
+    createdDemo = true;
+  }
+  const { config: loaded, warnings } = await loadConfigFile(opts.configPath);
+  const config = withDefaults(loaded, opts.dataDir, platform.cacheDir);
+  secrets ??= await openSecretStore(config.secrets, config.agent.dataDir);
+  const version = await detectResticVersion(config.restic.binary);
+  const db = openStateDb(join(config.agent.dataDir, 'state.db'), stateMigrations);
+  const lock = acquireInstanceLock(config.agent.dataDir);
+  const schedule = opts.schedule ?? true;
+  if (schedule && !lock.primary) {
+    db.close();
+    throw new Error(`another restic-agent (pid ${lock.ownerPid}) is already running with ${config.agent.dataDir}: stop it first`);
+  }
+  const agent = new Agent(opts.configPath, config, secrets, version, db, createdDemo, lock);
+  if (opts.onLog) agent.logs.subscribe(opts.onLog);
+  for (const w of warnings) agent.logs.warn(w);
+  if (createdDemo) await agent.runNow({ kind: 'init', repository: null });
+  if (schedule) agent.startSchedules();
+  return agent;
+}
+
+/** The agent core behind both shells; see `AgentCore`. */
+class Agent implements AgentCore {
+  readonly logs: LogHub;
+  readonly #history: RunHistory;
+  readonly #state: AgentStateStore;
+  readonly #queue = new RepoQueue();
+  readonly #running = new RunningRuns();
+  readonly #events: EventHub;
+  #repos: RepositoryRegistry;
+  #scheduler: Scheduler;
+  #stopped = false;
+
+  constructor(
+    readonly configPath: string,
+    private config: AgentConfig,
+    private readonly secrets: SecretStore,
+    private readonly version: ResticVersion,
+    private readonly db: StateDb,
+    readonly createdDemo: boolean,
+    private readonly lock: InstanceLock,
+  ) {
+    this.logs = new LogHub(config.agent.logLevel);
+    this.#history = new RunHistory(db);
+    this.#state = new AgentStateStore(db);
+    // Only the owner of the data dir may call open runs interrupted: they may belong to a running daemon.
+    if (lock.primary) for (const r of this.#history.markInterrupted()) this.logs.warn(`run ${r.id} (${r.kind}) was interrupted by an agent stop`);
+    this.#events = new EventHub(() => this.#status());
+    this.logs.subscribe((e) => this.#events.log(e));
+    this.#repos = new RepositoryRegistry(config, secrets, version, this.logs);
+    this.#scheduler = this.#newScheduler();
+  }
+
+  #newScheduler(): Scheduler {
+    const scheduler = new Scheduler({
+      config: this.config,
+      state: this.#state,
+      runner: jobRunner(() => this.#deps()),
+      queue: this.#queue,
+      probes: createPlatformProbes(),
+      repositoryReachable: async (name) => (await this.#probe(name)).reachable,
+      logger: this.logs,
+    });
+    scheduler.on('plan-changed', () => this.#events.statusChanged());
+    scheduler.on('alert', (a) => this.logs[a.severity === 'info' ? 'info' : a.severity === 'warning' ? 'warn' : 'error'](a.message));
+    scheduler.on('condition-blocked', (b) => this.logs.info(`waiting to back up ${b.source ?? b.repository}: ${b.reasons.join('; ')}`));
+    return scheduler;
+  }
+
+  startSchedules(): void {
+    this.#scheduler.start();
+    this.logs.info(`agent started (restic ${this.version.major}.${this.version.minor}.${this.version.patch}, secrets in ${this.secrets.backend}, ${this.config.sources.length} source(s))`);
+  }
+
+  #deps(): TrackerDeps {
+    return {
+      config: this.config,
+      repos: this.#repos,
+      history: this.#history,
+      queue: this.#queue,
+      running: this.#running,
+      logs: this.logs,
+      onProgress: (info) => this.#events.progress(info),
+      onChange: () => this.#events.statusChanged(),
+    };
+  }
+
+  #status(): AgentStatus {
+    return buildStatus({
+      config: this.config,
+      history: this.#history,
+      schedules: this.#scheduler.nextRuns(),
+      running: this.#running.list(),
+      pausedUntil: this.#scheduler.pausedUntil(),
+      resticVersion: this.version.raw,
+      secretBackend: this.secrets.backend,
+      agentVersion: AGENT_VERSION,
+      snapshotAges: new Map(),
+      orchestrator: null,
+    });
+  }
+
+  on: AgentCore['on'] = (event, listener) => this.#events.on(event, listener);
+
+  async getStatus(): Promise<AgentStatus> {
+    return this.#status();
+  }
+
+  async backupNow(source: string | null): Promise<{ runIds: string[] }> {
+    this.#knownSource(source);
+    return { runIds: this.#scheduler.backupNow(source).map((j) => j.id) };
+  }
+
+  async checkNow(repository: string | null): Promise<{ runIds: string[] }> {
+    if (repository) this.#repos.describe(repository);
+    return { runIds: this.#scheduler.checkNow(repository).map((j) => j.id) };
+  }
+
+  async cancel(runId: string | null): Promise<void> {
+    this.#running.cancel(runId);
+    if (runId === null) this.#scheduler.cancel(null);
+  }
+
+  async pause(until: string | null): Promise<void> {
+    const end = until === null ? Date.now() + this.config.pause.defaultMs : Date.parse(until);
+    if (!Number.isFinite(end) || end <= Date.now()) throw new Error(`pause needs a time in the future, got "${until}"`);
+    this.#scheduler.pause(end);
+    this.logs.info(`paused until ${new Date(end).toISOString()}`);
+    this.#events.statusChanged();
+  }
+
+  async resume(): Promise<void> {
+    this.#scheduler.resume();
+    this.logs.info('resumed');
+    this.#events.statusChanged();
+  }
+
+  async getHistory(q: { limit: number; source?: string }): Promise<RunRecord[]> {
+    return this.#history.list({ limit: clamp(q.limit, 1, 1000), source: q.source });
+  }
+
+  async getLogs(q: Parameters<AgentApi['getLogs']>[0]): Promise<ReturnType<LogHub['recent']>> {
+    return this.logs.recent({ limit: clamp(q.limit, 1, 100_000), runId: q.runId, minLevel: q.minLevel });
+  }
+
+  async getConfig(): Promise<{ path: string; yaml: string }> {
+    return { path: this.configPath, yaml: await readFile(this.configPath, 'utf8') };
+  }
+
+  async saveConfig(yaml: string): Promise<ValidationResult> {
+    const checked = validateConfigText(yaml, this.configPath);
+    if (!checked.ok) return { ok: false, errors: checked.errors };
+    await writeConfigFile(this.configPath, yaml);
+    await this.reload();
+    return { ok: true };
+  }
+
+  /** Re-reads the config file and applies it without a restart (running restic is left to finish). */
+  async reload(): Promise<void> {
+    const { config } = await loadConfigFile(this.configPath);
+    this.config = withDefaults(config, this.config.agent.dataDir, currentPlatformPaths().cacheDir);
+    this.logs.setLevel(this.config.agent.logLevel);
+    this.#repos = new RepositoryRegistry(this.config, this.secrets, this.version, this.logs);
+    this.#scheduler.reconfigure(this.config);
+    this.logs.info('configuration reloaded');
+    this.#events.statusChanged();
+  }
+
+  async listSnapshots(repository: string | null): Promise<SnapshotInfo[]> {
+    const names = repository ? [repository] : Object.keys(this.config.repositories);
+    const out: SnapshotInfo[] = [];
+    for (const name of names) {
+      const restic = await this.#repos.get(name);
+      for (const s of await restic.snapshots({}, { signal: AbortSignal.timeout(120_000) })) {
+        out.push({ id: s.id, shortId: s.shortId, time: s.time, hostname: s.hostname, paths: s.paths, tags: s.tags, sizeBytes: s.totalBytesProcessed });
+      }
+    }
+    return out.sort((a, b) => b.time.localeCompare(a.time));
+  }
+
+  async restore(r: RestoreRequest): Promise<{ runId: string }> {
+    this.#repos.describe(r.repository);
+    const runId = crypto.randomUUID();
+    void trackRun(this.#deps(), { runId, kind: 'restore', trigger: 'manual', repository: r.repository, source: r.include, policy: null, taskId: null }, (restic, ctl) =>
+      restic.restore({ snapshotId: r.snapshotId, include: r.include, target: r.target }, ctl),
+    );
+    return { runId };
+  }
+
+  testRepository: AgentApi['testRepository'] = (setup) => probeRepository(this.#repos, setup);
+  generatePassword = async (): Promise<string> => generatePassword();
+
+  async setupStandalone(setup: Parameters<AgentApi['setupStandalone']>[0]): Promise<ValidationResult> {
+    const result = await setupStandalone(setup, { configPath: this.configPath, secrets: this.secrets, repos: this.#repos });
+    if (result.ok) await this.reload();
+    return result;
+  }
+
+  async setupManaged(): Promise<ValidationResult> {
+    return { ok: false, errors: [{ path: 'orchestrator', message: 'managed mode is set up with `restic-agent enroll --url URL --token TOKEN`' }] };
+  }
+
+  getSettings = async (): Promise<DesktopSettings> => desktopSettings(this.#state);
+  setSettings = async (s: Partial<DesktopSettings>): Promise<DesktopSettings> => saveDesktopSettings(this.#state, s);
+
+  async runNow(op: OneShot): Promise<RunRecord[]> {
+    return oneShot(op, this.config, this.#deps(), (source, signal) =>
+      backupSource(this.#deps(), source, { trigger: 'manual', retention: true, signal }),
+    );
+  }
+
+  async #probe(name: string): Promise<{ reachable: boolean | null }> {
+    const probe = await (await this.#repos.get(name)).probe({ signal: AbortSignal.timeout(60_000) });
+    return { reachable: probe.state === 'unreachable' ? false : probe.state === 'exists' ? true : null };
+  }
+
+  #knownSource(source: string | null): void {
+    if (source && !this.config.sources.some((s) => s.path === source)) {
+      throw new Error(`Unknown source "${source}" (configured: ${this.config.sources.map((s) => s.path).join(', ') || 'none'})`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#running.cancel(null, 'agent is shutting down');
+    await this.#scheduler.stop();
+    await this.#running.idle();
+    this.#events.close();
+    this.db.close();
+    this.lock.release();
+  }
+}
+
+/** Fills what only the running platform knows: the data dir override and a persistent restic cache. */
+function withDefaults(c: AgentConfig, dataDir: string | undefined, cacheDir: string): AgentConfig {
+  return {
+    ...c,
+    agent: dataDir ? { ...c.agent, dataDir } : c.agent,
+    restic: c.restic.cacheDir ? c.restic : { ...c.restic, cacheDir: join(cacheDir, 'restic') },
+  };
+}
+
+function clamp(n: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, Math.floor(Number.isFinite(n) ? n : lo)));
+}
