@@ -66,21 +66,23 @@ describe('window hardening', () => {
     expect(openExternal.mock.calls).toEqual([['https://restic.readthedocs.io/']]);
   });
 
-  it('denies every permission and adds the CSP header', () => {
+  it('denies every permission but clipboard writes, and adds the CSP header', () => {
     type Request = (wc: unknown, p: string, cb: (ok: boolean) => void) => void;
+    type Check = (wc: unknown, p: string) => boolean;
     type Headers = (d: { responseHeaders?: Record<string, string[]> }, cb: (r: unknown) => void) => void;
-    const got: { request?: Request; check?: () => boolean; headers?: Headers } = {};
+    const got: { request?: Request; check?: Check; headers?: Headers } = {};
     const session = {
       setPermissionRequestHandler: (h: Request) => (got.request = h),
-      setPermissionCheckHandler: (h: () => boolean) => (got.check = h),
+      setPermissionCheckHandler: (h: Check) => (got.check = h),
       webRequest: { onHeadersReceived: (h: Headers) => (got.headers = h) },
     } as unknown as HardenedSession;
     hardenSession(session);
     const { request, check, headers } = got;
     const answers: boolean[] = [];
-    for (const p of ['media', 'notifications', 'geolocation', 'clipboard-read']) request?.({}, p, (ok) => answers.push(ok));
-    expect(answers).toEqual([false, false, false, false]);
-    expect(check?.()).toBe(false);
+    for (const p of ['media', 'notifications', 'geolocation', 'clipboard-read', 'clipboard-sanitized-write']) request?.({}, p, (ok) => answers.push(ok));
+    expect(answers).toEqual([false, false, false, false, true]);
+    expect(check?.({}, 'media')).toBe(false);
+    expect(check?.({}, 'clipboard-read')).toBe(false);
     let out: unknown;
     headers?.({ responseHeaders: { a: ['1'] } }, (r) => (out = r));
     expect(out).toEqual({ responseHeaders: { a: ['1'], 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
@@ -115,5 +117,14 @@ describe('window hardening', () => {
     expect(win.show).not.toHaveBeenCalled();
     win.emit('ready-to-show');
     expect(win.show).toHaveBeenCalled();
+  });
+});
+
+describe('CSP in the page', () => {
+  it('index.html carries the same policy as the header', async () => {
+    const { readFileSync } = await import('node:fs');
+    const html = readFileSync(new URL('../../src/renderer/index.html', import.meta.url), 'utf8');
+    const meta = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1];
+    expect(meta).toBe(CONTENT_SECURITY_POLICY);
   });
 });

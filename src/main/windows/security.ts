@@ -70,13 +70,16 @@ export function guardNavigation(
 /** The part of `Session` the permission and CSP setup uses. */
 export type HardenedSession = Pick<Session, 'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'webRequest'>;
 
+/** The only permission the window may use: writing (not reading) the clipboard, for "Copy log". */
+const ALLOWED_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-sanitized-write']);
+
 /**
- * Denies every permission request (camera, notifications, geolocation …: the window needs none, item 5) and
- * adds the CSP header to every response (item 7).
+ * Denies every permission request except clipboard writes (camera, notifications, geolocation …: the window
+ * needs none, item 5) and adds the CSP header to every response (item 7).
  */
 export function hardenSession(session: HardenedSession): void {
-  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.setPermissionCheckHandler(() => false);
+  session.setPermissionRequestHandler((_contents, permission, callback) => callback(ALLOWED_PERMISSIONS.has(permission)));
+  session.setPermissionCheckHandler((_contents, permission) => ALLOWED_PERMISSIONS.has(permission));
   session.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
   });
