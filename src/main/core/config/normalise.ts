@@ -130,7 +130,7 @@ export function configWarnings(raw: RawConfig): string[] {
 
 /**
  * Turns a schema-validated file into the normalised `AgentConfig`: defaults, built-in policies merged with
- * the file's, the single `repository:` named `default`, `~/` expanded. Throws `ConfigError` when a
+ * the file's, the single `repository:` named `default`, a leading `~/` expanded in paths and excludes. Throws `ConfigError` when a
  * cross-section check fails.
  */
 export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormaliseContext()): AgentConfig {
@@ -142,12 +142,12 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
   const repoEntries = [...repositoriesOf(raw)].map(([name, { raw: r }]) => [name, repositoryOf(name, r, home)] as const);
   const repositories = Object.fromEntries(repoEntries);
   const implicit = implicitRepository(repositoriesOf(raw));
-  const globalExclude = raw.backup?.exclude ?? [];
+  const globalExclude = (raw.backup?.exclude ?? []).map(home);
   const sources: SourceConfig[] = (raw.backup?.sources ?? []).map((s) => ({
     path: home(s.path),
     policy: s.policy ?? DEFAULT_POLICY,
     repository: s.repository ?? implicit ?? DEFAULT_REPOSITORY,
-    exclude: [...globalExclude, ...(s.exclude ?? [])],
+    exclude: [...globalExclude, ...(s.exclude ?? []).map(home)],
     tags: s.tags ?? [],
   }));
   const policies: Record<string, PolicyConfig> = { ...BUILTIN_POLICIES };
