@@ -85,7 +85,7 @@ export interface TaskExtras {
 
 /** Typed client of `/admin/*`. */
 export interface AdminClient {
-  createEnrollmentToken(spec?: { ttl_s?: number; max_uses?: number; labels?: Record<string, string>; allowed_types?: string[]; hostname?: string }): Promise<{ id: string; token: string; expires_at: number; max_uses: number }>;
+  createEnrollmentToken(spec?: { ttl_s?: number; max_uses?: number; labels?: Record<string, string>; allowed_types?: string[]; hostname?: string }): Promise<{ id: string; token: string; expires_at: string; max_uses: number }>;
   revokeEnrollmentToken(id: string): Promise<unknown>;
   createTask(agentId: string | null, type: AdminTaskView['type'], params: Record<string, unknown>, extras?: TaskExtras): Promise<AdminTaskView>;
   getTask(id: string): Promise<AdminTaskView>;

@@ -18,7 +18,7 @@ export interface EnrollmentSpec {
 }
 
 /** Creates an enrollment token; the plaintext is returned once and never stored. */
-export function createEnrollmentToken(ctx: Ctx, spec: EnrollmentSpec): { id: string; token: string; expires_at: number; max_uses: number } {
+export function createEnrollmentToken(ctx: Ctx, spec: EnrollmentSpec): { id: string; token: string; expires_at: string; max_uses: number } {
   const now = ctx.clock.now();
   const id = newId('enr', now);
   const secret = newSecret();
@@ -31,7 +31,8 @@ export function createEnrollmentToken(ctx: Ctx, spec: EnrollmentSpec): { id: str
     )
     .run(id, hashSecret(secret), now, expiresAt, maxUses, JSON.stringify(spec.labels ?? {}),
       spec.allowed_types ? JSON.stringify(spec.allowed_types) : null, spec.hostname ?? null, spec.group ?? null);
-  return { id, token: `bke_${id}.${secret}`, expires_at: expiresAt, max_uses: maxUses };
+  // The token carries the bare ULID: bke_<ulid>.<secret> (§5.1).
+  return { id, token: `bke_${id.slice(4)}.${secret}`, expires_at: new Date(expiresAt).toISOString(), max_uses: maxUses };
 }
 
 /** A freshly minted agent token (plaintext only in this value). */
@@ -67,7 +68,7 @@ export function register(ctx: Ctx, authHeader: string | undefined, body: Registe
     .prepare<[string], { id: string; secret_hash: string; expires_at: number; max_uses: number; uses: number; revoked_at: number | null; labels_json: string; allowed_types_json: string | null; hostname: string | null }>(
       'SELECT * FROM enrollment_tokens WHERE id = ?',
     )
-    .get(m[1]!);
+    .get(`enr_${m[1]!}`);
   if (!enr || !sameHash(hashSecret(m[2]!), enr.secret_hash) || enr.revoked_at !== null) throw invalid;
   const now = ctx.clock.now();
   const replay = ctx.db

@@ -38,7 +38,7 @@ export async function call(base: string, method: 'GET' | 'POST', path: string, o
   }
   const res = await request(`${base}/api/v1/agent${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
   const text = await res.body.text();
-  let json: unknown = null;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
@@ -98,7 +98,7 @@ export function agentFor(orch: ReferenceOrchestrator, agentId: string, token: st
         body: {
           stream: { kind: 'task', task_id: taskId, lease_id: leaseId },
           first_seq: firstSeq,
-          entries: Array.from({ length: count }, (_, i) => ({ seq: firstSeq + i, ts: new Date().toISOString(), src: 'restic.stderr', level: 'info', msg: `line ${firstSeq + i}` })),
+          entries: Array.from({ length: count }, (_, i) => ({ seq: firstSeq + i, ts: new Date(1_777_000_000_000 + (firstSeq + i) * 10).toISOString(), src: 'restic.stderr', level: 'info', msg: `line ${firstSeq + i}` })),
           final: false,
           ...extra,
         },
