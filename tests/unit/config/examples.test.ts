@@ -39,3 +39,15 @@ describe('home expansion', () => {
     expect(r.config.sources[0]).toMatchObject({ path: '/home/ann/', exclude: ['/home/ann/Downloads', '/home/ann/.cache'] });
   });
 });
+
+describe('docs/configuration.md', () => {
+  it('every YAML block in the reference is valid', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url)), 'utf8');
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    for (const block of blocks) {
+      const r = validateConfigText(block, 'configuration.md', ctx);
+      expect(r.ok ? [] : r.errors).toEqual([]);
+    }
+  });
+});

@@ -91,7 +91,8 @@ function toIssues(issue: ZodIssue, lineOf: (p: ReadonlyArray<PropertyKey>) => nu
       message = `invalid name "${String(last)}": ${issue.issues.map((i) => i.message).join('; ')}`;
       break;
     default:
-      message = `${issue.message}${got ? ` (got ${got})` : ''}`;
+      // Custom messages may already quote the value (`write "30s"`); do not repeat it.
+      message = `${issue.message}${got && !issue.message.includes(String(issue.input)) ? ` (got ${got})` : ''}`;
   }
   return [{ path: formatPath(path), message, ...withLine(lineOf(path)) }];
 }
