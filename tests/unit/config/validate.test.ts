@@ -233,6 +233,14 @@ backup:
     expect(errs[2]?.message).toMatch(/required when several repositories are configured: one of nas, cloud/);
   });
 
+  it('checks retry delays against the defaults they are merged with', () => {
+    expect(errors('policies: { p: { schedule: "@daily", retry: { initial_delay: 1h } } }')[0]).toMatchObject({
+      path: 'policies.p.retry.initial_delay',
+      message: 'initial_delay (1h) must not be longer than max_delay (30m)',
+    });
+    ok('policies: { p: { schedule: "@daily", retry: { initial_delay: 1h, max_delay: 2h } } }');
+  });
+
   it('a source without any repository is an error', () => {
     expect(errors('backup: { sources: [ { path: /a } ] }')[0]?.message).toMatch(/no repository to back up to/);
   });

@@ -4,6 +4,7 @@ import { BUILTIN_POLICIES, DEFAULT_CONDITIONS, DEFAULT_RETRY, DEFAULT_THROTTLE }
 import { ConfigError, type ConfigIssue } from './errors.js';
 import type { RawConfig, RawPolicy, RawRepository, RawSchedule } from './schema.js';
 import { didYouMean } from './suggest.js';
+import { formatDuration } from './units.js';
 import type { AgentConfig, OrchestratorConfig, PolicyConfig, RepositoryConfig, Retention, Schedule, SourceConfig } from './types.js';
 
 /** Machine facts the defaults depend on (passed in so tests are deterministic). */
@@ -68,8 +69,12 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
     if (!p.schedule && !(name in BUILTIN_POLICIES)) {
       issues.push({ path: `policies.${name}.schedule`, message: `required for a policy that is not built in (${Object.keys(BUILTIN_POLICIES).join(', ')}), e.g. "0 3 * * *" or "every 6h"` });
     }
-    if (p.retry?.initial_delay !== undefined && p.retry.max_delay !== undefined && p.retry.initial_delay > p.retry.max_delay) {
-      issues.push({ path: `policies.${name}.retry.initial_delay`, message: 'must not be longer than retry.max_delay' });
+    const baseRetry = BUILTIN_POLICIES[name]?.retry ?? DEFAULT_RETRY;
+    const initial = p.retry?.initial_delay ?? baseRetry.initialDelayMs;
+    const max = p.retry?.max_delay ?? baseRetry.maxDelayMs;
+    if (initial > max) {
+      const at = p.retry?.initial_delay !== undefined ? 'initial_delay' : 'max_delay';
+      issues.push({ path: `policies.${name}.retry.${at}`, message: `initial_delay (${formatDuration(initial)}) must not be longer than max_delay (${formatDuration(max)})` });
     }
   }
   const implicit = implicitRepository(repos);
