@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentStatus } from '../shared/model/status.js';
 import { appFiles } from './app-paths.js';
-import { loadAgentCore } from './core-loader.js';
+import { startDesktopCore } from './core-loader.js';
 import type { AgentCore } from './core/agent-core.js';
 import { currentPlatformPaths } from './core/paths.js';
 import { createDesktopApi } from './desktop-api.js';
@@ -66,7 +66,7 @@ async function start(): Promise<void> {
   // Register the login item only for an installed app, never for a development checkout.
   if (app.isPackaged && settings.get().autoStart && !(await autoStart.isEnabled())) await autoStart.setEnabled(true);
 
-  const agent = await loadAgentCore({ configPath: currentPlatformPaths().configFile, schedule: true });
+  const agent = await startDesktopCore({ configPath: currentPlatformPaths().configFile, schedule: true });
   core = agent;
   bridge = new RendererBridge(agent);
   registerAgentHandlers(ipcMain, createDesktopApi(agent, settings, autoStart), trusted, (id) => bridge?.markReady(id), (channel, reason) =>
