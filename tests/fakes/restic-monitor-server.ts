@@ -97,6 +97,8 @@ export class FakeResticMonitorServer {
   readonly tasks = new Map<string, FakeTask>();
   readonly runs = new Map<string, FakeRun>();
   readonly requests: FakeRequest[] = [];
+  /** Every time a GET handed a task out, with the next_retry_at it carried (the server does not wait for it). */
+  readonly handouts: Array<{ taskId: string; at: number; nextRetryAt: string | null; retryCount: number }> = [];
   nextTaskCheckAfterSeconds: number;
   #server: Server;
   #port = 0;
@@ -317,7 +319,10 @@ export class FakeResticMonitorServer {
       .sort((a, b) => (a.scheduled_for ?? '').localeCompare(b.scheduled_for ?? '') || a.created_at.localeCompare(b.created_at))
       .slice(0, limit);
     const now = goTime(Date.now());
-    for (const t of picked) Object.assign(t, { status: 'assigned', assigned_at: now, updated_at: now, handedOut: t.handedOut + 1 });
+    for (const t of picked) {
+      Object.assign(t, { status: 'assigned', assigned_at: now, updated_at: now, handedOut: t.handedOut + 1 });
+      this.handouts.push({ taskId: t.id, at: Date.now(), nextRetryAt: t.next_retry_at ?? null, retryCount: t.retry_count });
+    }
     json(res, 200, {
       tasks: picked.map(({ handedOut: _h, ...wire }) => ({ ...wire, retries_remaining: Math.max(0, wire.max_retries - wire.retry_count) })),
     });

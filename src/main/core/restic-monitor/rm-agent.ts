@@ -90,6 +90,7 @@ export class RmAgent {
   async start(): Promise<void> {
     if (!this.#stopped) return;
     this.#stopped = false;
+    for (const w of [this.#hbWake, this.#mainWake, this.#outWake]) w.open();
     this.#agentId = this.store.agentId(this.api.baseUrl);
     await this.#recoverInterrupted();
     this.#loops = [this.#heartbeatLoop(), this.#mainLoop(), this.#outboxLoop()];
@@ -100,7 +101,7 @@ export class RmAgent {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#running?.abort.abort(new Error('agent stopping'));
-    for (const w of [this.#hbWake, this.#mainWake, this.#outWake]) w.wake();
+    for (const w of [this.#hbWake, this.#mainWake, this.#outWake]) w.close();
     await Promise.allSettled(this.#loops);
     await this.api.close().catch(() => undefined);
   }

@@ -1,9 +1,11 @@
 /** A sleep that ends early when woken (on new work or on stop); any number of concurrent sleepers. */
 export class Wakeable {
   readonly #sleepers = new Set<() => void>();
+  #closed = false;
 
   /** Resolves after `ms`, or as soon as `wake()` is called. */
   wait(ms: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -13,6 +15,17 @@ export class Wakeable {
       const timer = setTimeout(done, Math.max(0, Math.min(ms, 2_147_000_000)));
       this.#sleepers.add(done);
     });
+  }
+
+  /** Ends every current sleep and makes later ones return at once (on stop: no loop may start a new sleep). */
+  close(): void {
+    this.#closed = true;
+    this.wake();
+  }
+
+  /** Allows sleeping again (a restarted agent). */
+  open(): void {
+    this.#closed = false;
   }
 
   /** Ends every current sleep. */
