@@ -12,7 +12,7 @@ export class MissingSecretError extends Error {
   ) {
     super(
       `repository "${repository}": ${what} is not in the secret store (${backend}, account "${account}"). ` +
-        `Store it under that account (e.g. \`restic-agent secrets set ${account}\`), or configure password_file / password_command instead`,
+        'Store the value in the secret store under that account, or configure password_file / password_command instead',
     );
     this.name = 'MissingSecretError';
   }
