@@ -4,7 +4,7 @@
  */
 import type { AgentRow, Ctx, LeaseRow } from './context.js';
 import type { ProblemError } from './context.js';
-import { getLease, getTask, iso, problem, recordEvent } from './context.js';
+import { getLease, getTask, iso, problem, recordEvent, secondsUntil } from './context.js';
 import { AGENT_TERMINAL, derivedState, newerAttemptExists, onLeaseChanged, setLease } from './lifecycle.js';
 import { agentConfig } from './options.js';
 import { rotationDue, tokenExpiresIn } from './tokens.js';
@@ -100,7 +100,7 @@ export function handleHeartbeat(ctx: Ctx, agent: AgentRow, tokenId: string, body
     return {
       task_id: item.task_id,
       lease_id: item.lease_id,
-      lease_expires_in_s: expires === null ? 0 : Math.max(0, Math.ceil((expires - now) / 1000)),
+      lease_expires_in_s: secondsUntil(expires, ctx.clock.now()),
       directive,
     };
   });

@@ -179,7 +179,8 @@ export async function startReferenceOrchestrator(
     async restart(downMs = 0) {
       if (running) await current.close();
       running = false;
-      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      // Let in-process clients see their pooled sockets close before the new server accepts connections.
+      await new Promise((r) => setTimeout(r, Math.max(downMs, 20)));
       current = make();
       await current.listen(port, '127.0.0.1');
       running = true;

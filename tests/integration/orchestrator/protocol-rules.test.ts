@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import type { ReferenceOrchestrator } from '../../../orchestrator/testing.js';
@@ -114,7 +115,7 @@ describe('idempotency (§4) and status_seq rules (§5.5.3)', () => {
     const slow = request(`${o.url}/api/v1/agent/tasks/${taskId}/status`, {
       method: 'POST',
       headers: { authorization: `Bearer ${agent.token}`, 'idempotency-key': key, 'content-type': 'application/json' },
-      body: slowBody(),
+      body: Readable.from(slowBody()),
     });
     await new Promise((r) => setTimeout(r, 150));
     const second = await call(o.url, 'POST', `/tasks/${taskId}/status`, { token: agent.token, key, rawBody: body });
