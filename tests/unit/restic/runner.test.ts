@@ -1,4 +1,5 @@
 import { chmodSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { registerSecret } from '../../../src/main/core/log/redact.js';
@@ -76,8 +77,9 @@ describe('runProcess', () => {
     const p = run(`console.log('{"message_type":"status","percent_done":0}'); process.on('SIGINT', () => { console.error('signal interrupt received, cleaning up'); process.exit(130); }); setTimeout(() => {}, 30000);`, {
       signal: ac.signal,
       cancelGraceMs: 5000,
+      // Abort once the fake is up (its SIGINT handler is installed before it prints).
+      onJson: () => setTimeout(() => ac.abort(), 150),
     });
-    setTimeout(() => ac.abort(), 300);
     const r = await p;
     expect(r.raw.code).toBe(130);
     expect(r.raw.forceKilled).toBe(false);
@@ -87,8 +89,11 @@ describe('runProcess', () => {
   it('cancel: a process that ignores SIGINT is SIGKILLed after the grace period', async () => {
     const ac = new AbortController();
     const started = Date.now();
-    const p = run(`process.on('SIGINT', () => {}); console.log('x'); setTimeout(() => {}, 30000);`, { signal: ac.signal, cancelGraceMs: 400 });
-    setTimeout(() => ac.abort(), 300);
+    const p = run(`process.on('SIGINT', () => {}); console.log('x'); setTimeout(() => {}, 30000);`, {
+      signal: ac.signal,
+      cancelGraceMs: 400,
+      onText: () => setTimeout(() => ac.abort(), 150),
+    });
     const r = await p;
     expect(r.raw.signal).toBe('SIGKILL');
     expect(r.raw.forceKilled).toBe(true);
@@ -124,6 +129,11 @@ describe('runProcess', () => {
     const raw = await runProcess({ binary: '/nonexistent/restic', args: ['version'], env: {} });
     expect(raw.spawnError).toContain('not found');
     expect(classify(raw).outcome).toBe('config-error');
+  });
+
+  it.runIf(process.platform === 'linux')('lowPriority runs restic under nice (and ionice when present) with the same PID', async () => {
+    const r = await run(`import os from 'node:os'; console.log('prio:' + os.getPriority());`, { lowPriority: true });
+    expect(r.text).toEqual([['stdout', `prio:${Math.min(19, os.getPriority() + 10)}`]]);
   });
 
   it('stdin is /dev/null (restic must never wait for a password on stdin)', async () => {

@@ -136,7 +136,7 @@ export class Restic {
     if (ex.result.outcome === 'partial') {
       message = errorCount > 0
         ? `Snapshot saved, but ${errorCount} item(s) could not be read (restic exit 3)`
-        : `Snapshot saved with warnings (restic exit 3)${ex.raw.stderr ? `: ${lastLine(ex.raw.stderr)}` : ''}`;
+        : `Snapshot saved with warnings (restic exit 3)${ex.raw.stderr ? `: ${warningLine(ex.raw.stderr)}` : ''}`;
     } else if (ex.result.outcome === 'success' && s?.dryRun) message = 'Dry run completed (nothing was written)';
     return { ...ex.result, message, snapshotId, stats: s ? s.stats : null, fileErrors };
   }
@@ -300,7 +300,7 @@ export class Restic {
         }
         classified = { outcome: 'cancelled', message: 'Cancelled while waiting for the repository lock' };
       }
-      if (raw.stopReason && !o.noUnlockAfterStop) {
+      if (raw.stopReason && (raw.code !== null || raw.signal !== null) && !o.noUnlockAfterStop) {
         // SIGKILL (or an old restic) can leave our lock behind; plain `unlock` removes stale locks only.
         const u = await this.unlock();
         this.#log.info(`after stopping restic: unlock → ${u.outcome}`);
@@ -319,8 +319,11 @@ export class Restic {
   }
 }
 
-function lastLine(text: string): string {
-  return text.trim().split('\n').pop()?.slice(0, 300) ?? '';
+/** The most telling warning of an exit-3 run (a skipped source path beats the generic last line). */
+function warningLine(text: string): string {
+  const lines = text.trim().split('\n');
+  const skipped = lines.find((l) => /(does not exist|cannot be accessed), skipping$/.test(l));
+  return (skipped ?? lines[lines.length - 1] ?? '').slice(0, 300);
 }
 
 /** Resolves true after `ms`, false as soon as `signal` aborts. */
