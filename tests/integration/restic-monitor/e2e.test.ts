@@ -68,9 +68,9 @@ describe.each(resticBins())('restic-monitor end to end with $label', ({ path: bi
     await until(() => agent.status().agentId !== null);
     const agentId = agent.status().agentId ?? '';
     const policyId = '11111111-2222-4333-8444-555555555555';
-    const backup = (n: number) => w.server.queueTask({ agentId, policyId, type: 'backup', repository: w.repo + '/', includePaths: [w.src], excludePatterns: ['*.tmp'], retention: { keepLast: 1 } });
+    const backup = () => w.server.queueTask({ agentId, policyId, type: 'backup', repository: w.repo + '/', includePaths: [w.src], excludePatterns: ['*.tmp'], retention: { keepLast: 1 } });
 
-    const b1 = backup(1);
+    const b1 = backup();
     await until(() => w.server.tasks.get(b1.id)?.status === 'completed');
     const run1 = w.server.runs.get(b1.id);
     expect(run1).toMatchObject({ status: 'success', policyId, submissions: 1 });
@@ -82,7 +82,7 @@ describe.each(resticBins())('restic-monitor end to end with $label', ({ path: bi
     expect(tagged[0]?.id.startsWith(run1?.snapshotId ?? '-')).toBe(true);
     expect(w.server.agents.get(agentId)?.lastBackupStatus).toBeDefined();
 
-    const b2 = backup(2);
+    const b2 = backup();
     await until(() => w.server.tasks.get(b2.id)?.status === 'completed');
     expect(await snapshots(bin, w.repo, PASSWORD, w.cache)).toHaveLength(2);
 
