@@ -1,4 +1,4 @@
-import type { RunOutcome, RunTrigger } from '../../../shared/model/run.js';
+import type { RunOutcome, RunRecord, RunTrigger } from '../../../shared/model/run.js';
 import type { SourceConfig } from '../config/types.js';
 import type { Job } from '../scheduler/events.js';
 import { inSlot, trackRun, type TrackedRun, type TrackerDeps } from './run-tracker.js';
@@ -10,12 +10,18 @@ export function snapshotTags(agentId: string, policy: string | null, extra: Read
   return [`agent:${agentId}`, ...(policy ? [`policy:${policy}`] : []), ...(taskId ? [`task=${taskId}`] : []), ...extra];
 }
 
+/** A backup and the retention run that followed it (null when none was due or the backup failed). */
+export interface BackupWithRetention {
+  readonly backup: TrackedRun<BackupResult>;
+  readonly retention: RunRecord | null;
+}
+
 /** Backs up one source, then applies its policy's retention when due. */
 export async function backupSource(
   deps: TrackerDeps,
   source: SourceConfig,
   opts: { runId?: string; trigger: RunTrigger; retention: boolean; signal?: AbortSignal },
-): Promise<TrackedRun<BackupResult>> {
+): Promise<BackupWithRetention> {
   const policy = deps.config.policies[source.policy];
   const throttle = policy?.throttle;
   const run = await trackRun(
@@ -36,8 +42,11 @@ export async function backupSource(
     opts.signal,
   );
   const ok = run.record.outcome === 'success' || run.record.outcome === 'partial';
-  if (ok && opts.retention && policy?.retention) await forgetSource(deps, source, { ...policy, retention: policy.retention }, { trigger: opts.trigger, signal: opts.signal });
-  return run;
+  const retention =
+    ok && opts.retention && policy?.retention
+      ? await forgetSource(deps, source, { ...policy, retention: policy.retention }, { trigger: opts.trigger, signal: opts.signal })
+      : null;
+  return { backup: run, retention };
 }
 
 /** The scheduler's `JobRunner`: a backup (plus retention) of one source, or a check of one repository. */
@@ -56,7 +65,7 @@ export function jobRunner(deps: () => TrackerDeps) {
     }
     const source = d.config.sources.find((s) => s.path === job.source && s.repository === job.repository);
     if (!source) return { outcome: 'config-error', message: `Source ${job.source ?? '?'} is no longer configured` };
-    const { record } = await backupSource(d, source, { runId: job.id, trigger: job.trigger, retention: job.retention?.due ?? true, signal });
+    const { backup: { record } } = await backupSource(d, source, { runId: job.id, trigger: job.trigger, retention: job.retention?.due ?? true, signal });
     return { outcome: record.outcome ?? 'failed', message: record.message ?? '' };
   };
 }

@@ -11,20 +11,21 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { AgentStateStore } from '../state/agent-state.js';
 import { applyRetentionRecords } from './retention.js';
 import type { RepositoryRegistry } from './repositories.js';
-import { trackRun, type TrackedRun, type TrackerDeps } from './run-tracker.js';
-import type { BackupResult } from '../restic/restic.js';
+import type { BackupWithRetention } from './jobs.js';
+import { trackRun, type TrackerDeps } from './run-tracker.js';
 
 /** Runs a CLI one-shot operation on every matching source or repository and waits for the records. */
 export async function oneShot(
   op: OneShot,
   config: AgentConfig,
   deps: TrackerDeps,
-  backup: (source: SourceConfig, signal?: AbortSignal) => Promise<TrackedRun<BackupResult>>,
+  backup: (source: SourceConfig, signal?: AbortSignal) => Promise<BackupWithRetention>,
 ): Promise<RunRecord[]> {
   if (op.kind === 'backup') {
     const sources = config.sources.filter((s) => op.source === null || s.path === op.source);
     if (sources.length === 0) throw new Error(op.source ? `Unknown source "${op.source}" (configured: ${config.sources.map((s) => s.path).join(', ')})` : 'No sources configured');
-    return (await Promise.all(sources.map((s) => backup(s)))).map((r) => r.record);
+    const done = await Promise.all(sources.map((s) => backup(s)));
+    return done.flatMap((r) => (r.retention ? [r.backup.record, r.retention] : [r.backup.record]));
   }
   const repos = op.repository === null ? Object.keys(config.repositories) : [deps.repos.describe(op.repository).name];
   const runs = repos.map(async (repository): Promise<RunRecord[]> => {
