@@ -148,6 +148,7 @@ export class Scheduler {
    */
   pause(until: number | null = null): number {
     const end = until ?? this.#clock.now() + this.#config.pause.defaultMs;
+    if (!Number.isFinite(end)) throw new Error('pause: the end time is not a valid date; give an ISO time or leave it empty for pause.default');
     this.#store.setPause(end);
     this.#log.info('schedules paused', { until: new Date(end).toISOString() });
     this.#changed();
