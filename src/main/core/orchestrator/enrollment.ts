@@ -8,6 +8,7 @@ import type { StateDb } from '../state/db.js';
 import { Backoff, OUTBOX_BACKOFF, sleep } from './backoff.js';
 import { OrchestratorClient } from './client.js';
 import { TokenSlots } from './credentials.js';
+import { stripUndefined } from './wire.js';
 import { Outbox } from './outbox.js';
 import { OrchestratorConfigError, parseCaPin } from './transport.js';
 import type { Tunables } from './types.js';
@@ -119,7 +120,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
         outbox.kvSet(KV.orchestratorUrl, opts.url);
         if (parsed.caPin) outbox.kvSet(KV.caPin, parsed.caPin);
         if (r.body.config) outbox.kvSet(KV.tunables, JSON.stringify(r.body.config));
-        return { agentId: r.body.agent_id, tokenId: r.body.token_id ?? null, config: r.body.config ?? {} };
+        return { agentId: r.body.agent_id, tokenId: r.body.token_id ?? null, config: r.body.config ? stripUndefined(r.body.config) : {} };
       }
       if (r.ok) throw new EnrollmentError('register answered without a body', null);
       if (r.kind === 'auth') throw new EnrollmentError(`enrollment token refused (${r.code ?? '401'}): it is expired, used up or revoked; create a new one on the orchestrator`, r.code);

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { StateDb } from '../state/db.js';
-import { Backoff, cryptoJitter, POLL_BACKOFF } from './backoff.js';
+import { Backoff, cryptoJitter, POLL_BACKOFF, sleep } from './backoff.js';
 import { OrchestratorClient, type CallResult } from './client.js';
 import { TokenSlots } from './credentials.js';
 import { KV } from './enrollment.js';
@@ -17,7 +17,7 @@ import { OutboxSender, type LeaseSignal } from './sender.js';
 import { ActiveTask } from './task-runner.js';
 import { validateOffer } from './tasks.js';
 import { DEFAULT_TUNABLES, type HeartbeatProvider, type TaskExecutor, type Tunables } from './types.js';
-import { CommandSchema, TunablesPatchSchema } from './wire.js';
+import { CommandSchema, stripUndefined, TunablesPatchSchema } from './wire.js';
 
 /** Options of `ManagedAgent`. */
 export interface ManagedAgentOptions {
@@ -187,15 +187,9 @@ export class ManagedAgent {
       if (a === 'gone') return;
       // Suspended or disabled: probe every 5 min at most, no crash loop (spec §3, scenario 11).
       const delay = a === 'suspended' || a === 'forbidden' ? 300_000 : (retryIn ?? this.#hbInterval * (0.9 + cryptoJitter(200) / 1000));
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, delay);
-        function done() {
-          clearTimeout(t);
-          resolve();
-        }
-        this.#hbKick = done;
-        signal.addEventListener('abort', done, { once: true });
-      });
+      const kick = new AbortController();
+      this.#hbKick = () => kick.abort();
+      await sleep(delay, AbortSignal.any([signal, kick.signal]));
       this.#hbKick = null;
       if (signal.aborted) return;
       if (this.#link.auth === 'expired') await this.#rotate('scheduled', signal);
@@ -214,7 +208,7 @@ export class ManagedAgent {
       seq: ++this.#hbSeq, bootId: this.#bootId, uptimeS: (performance.now() - this.#t0) / 1000,
       state: final ? 'stopping' : heartbeatState(this.status().state),
       capacityMax: this.#o.maxConcurrentTasks ?? 1,
-      running: [...this.#tasks.values()].filter((t) => t.phase !== 'done').map((t) => t.runningEntry()),
+      running: this.#runningLeases(),
       rttMs: this.#link.rttMs, spool: this.#outbox.stats(false), clockDriftMs: this.#clockDriftMs,
       keyStoreBackend: this.#slots.backend, final,
     }, facts);
@@ -252,6 +246,14 @@ export class ManagedAgent {
     }
     if (b.token?.rotate && !final) void this.#rotate('server_requested', signal);
     return true;
+  }
+
+  /** Every lease the agent holds: live attempts plus finished ones whose report is still in the outbox (spec §5.3). */
+  #runningLeases() {
+    const live = [...this.#tasks.values()].filter((t) => t.phase !== 'done').map((t) => t.runningEntry());
+    const seen = new Set(live.map((l) => l.lease_id));
+    const held = this.#outbox.heldLeases().filter((l) => !seen.has(l.lease_id)).map((l) => ({ ...l, elapsed_s: 0 }));
+    return [...live, ...held];
   }
 
   /** Token rotation (spec §5.2): counter persisted first, new token into `next`, proven by the next heartbeat. */
@@ -316,7 +318,7 @@ export class ManagedAgent {
   // ---- long-poll ---------------------------------------------------------------------------------------
 
   async #pollLoop(signal: AbortSignal): Promise<void> {
-    await this.#link.wait(cryptoJitter(this.#o.startupStaggerMs ?? 10_000), signal);
+    await sleep(cryptoJitter(this.#o.startupStaggerMs ?? 10_000), signal);
     const backoff = new Backoff(POLL_BACKOFF);
     let fastEmpty = 0;
     while (!signal.aborted) {
@@ -349,10 +351,10 @@ export class ManagedAgent {
       if (r.kind === 'transient' || r.kind === 'overload') {
         const delay = backoff.fail({ offline: this.#link.offline, retryAfterMs: r.retryAfterMs });
         this.#log.debug(`orchestrator poll failed (${r.message}); retrying in ${delay} ms`);
-        await sleepAbortable(delay, signal);
+        await sleep(delay, signal);
       } else {
         this.#onAuthProblem(r);
-        await this.#link.wait(backoff.fail({ offline: true }), signal);
+        await sleep(backoff.fail({ offline: true }), signal);
       }
     }
   }
@@ -436,7 +438,7 @@ export class ManagedAgent {
     let wall = Date.now();
     let mono = performance.now();
     while (!signal.aborted) {
-      await sleepAbortable(5000, signal);
+      await sleep(5000, signal);
       const dw = Date.now() - wall;
       const dm = performance.now() - mono;
       wall = Date.now();
@@ -473,21 +475,6 @@ export class ManagedAgent {
 
 function heartbeatState(s: ManagedStatus['state']): 'idle' | 'busy' | 'draining' | 'suspended' | 'stopping' {
   return s === 'stopped' ? 'stopping' : s;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<{ [K in keyof T]: Exclude<T[K], undefined> }>;
-}
-
-function sleepAbortable(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** True when dotted version `a` < `b` (numeric parts only). */

@@ -152,6 +152,13 @@ export class Outbox {
         ORDER BY s.terminal DESC, s.created_at ASC LIMIT ?`).all(limit);
   }
 
+  /** Leases whose report is still unsent: the agent holds them until the server has the final word (heartbeat `running`). */
+  heldLeases(): Array<{ task_id: string; lease_id: string; attempt: number; state: string; status_seq: number; log_seq: number }> {
+    return this.db.prepare<[], { task_id: string; lease_id: string; attempt: number; state: string; status_seq: number; log_seq: number }>(`
+        SELECT s.task_id, s.lease_id, COALESCE(j.attempt, 1) AS attempt, s.state, s.status_seq, COALESCE(j.log_seq, 0) AS log_seq
+        FROM orch_status_outbox s LEFT JOIN orch_journal j ON j.lease_id = s.lease_id WHERE s.state != 'rejected'`).all();
+  }
+
   /** Deletes the status row if it still holds `seq` (a newer snapshot may have replaced it meanwhile). */
   ackStatus(leaseId: string, seq: number): void {
     this.db.prepare('DELETE FROM orch_status_outbox WHERE lease_id = ? AND status_seq <= ?').run(leaseId, seq);

@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger.js';
-import { Backoff, OUTBOX_BACKOFF } from './backoff.js';
+import { Backoff, OUTBOX_BACKOFF, sleep } from './backoff.js';
 import type { CallResult, OrchestratorClient } from './client.js';
 import type { Link } from './link.js';
 import type { Outbox } from './outbox.js';
@@ -106,7 +106,7 @@ export class OutboxSender {
       }
       if (r.ok) continue;
       if (!(await this.#handleFailure(r, signal, `logs ${s.stream_id}@${first.seq}`, () => {
-        if (r.kind === 'conflict' && r.code === 'log_gap' && r.problem?.expected_seq !== undefined) {
+        if (r.kind === 'conflict' && r.code === 'log_gap' && r.problem?.expected_seq != null) {
           if (!this.d.outbox.rewindLogs(s.stream_id, r.problem.expected_seq).ok) {
             this.d.log.error(`log stream ${s.stream_id}: server expects seq ${r.problem.expected_seq}, which is no longer spooled; stream closed`);
             this.d.outbox.deadLetter('logs', JSON.stringify({ stream_id: s.stream_id, expected_seq: r.problem.expected_seq }), r.status, r.problem);
@@ -148,12 +148,13 @@ export class OutboxSender {
       case 'overload': {
         const delay = this.#backoff.fail({ offline: this.d.link.offline, retryAfterMs: r.retryAfterMs });
         this.d.log.warn(`orchestrator: ${what} failed (${r.message}); retrying in ${Math.round(delay / 1000)} s`);
-        await this.d.link.wait(delay, signal);
+        // A plain sleep: new outbox data must not cut a Retry-After short.
+        await sleep(delay, signal);
         return false;
       }
       case 'conflict':
         if (r.code === 'idempotency_in_flight') {
-          await this.d.link.wait(500 + this.#backoff.fail(), signal);
+          await sleep(500 + this.#backoff.fail(), signal);
           return false;
         }
         break;

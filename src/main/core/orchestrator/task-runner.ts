@@ -1,6 +1,6 @@
 import type { Progress } from '../../../shared/model/run.js';
 import type { Logger } from '../log/logger.js';
-import { Backoff, OUTBOX_BACKOFF } from './backoff.js';
+import { Backoff, OUTBOX_BACKOFF, sleep } from './backoff.js';
 import type { OrchestratorClient } from './client.js';
 import type { Failpoint } from './failpoints.js';
 import type { Link } from './link.js';
@@ -104,13 +104,13 @@ export class ActiveTask {
         return true;
       }
       if (r.kind === 'conflict' && r.code === 'idempotency_in_flight') {
-        await this.d.link.wait(500 + backoff.fail(), signal);
+        await sleep(500 + backoff.fail(), signal);
         continue;
       }
       if (r.kind === 'transient' || r.kind === 'overload' || r.kind === 'auth') {
         const delay = backoff.fail({ offline: this.d.link.offline, retryAfterMs: r.retryAfterMs });
         this.d.log.warn(`orchestrator: claim of ${t.taskId} failed (${r.message}); retrying in ${Math.round(delay / 1000)} s`);
-        await this.d.link.wait(delay, signal);
+        await sleep(delay, signal);
         continue;
       }
       // 409 offer_expired / lease_superseded / task_cancelled, 404, 400…: never start restic.
