@@ -39,6 +39,8 @@ function opsAsClient(ops: AdminOps): AdminClient {
   };
 }
 
+let serving = false;
+
 function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -83,12 +85,14 @@ const program = new Command('orchestrator')
 program
   .command('serve')
   .description('run the server (admin token: $ORCH_ADMIN_TOKEN, else generated into <db>.admin-token, mode 0600)')
-  .requiredOption('--db <file>', 'SQLite state file')
   .option('--port <n>', 'TCP port', '8080')
   .option('--host <host>', 'bind address', '127.0.0.1')
   .option('--options <json>', 'server tunables, e.g. \'{"lostAfterS":60}\'')
-  .action(async (o: { db: string; port: string; host: string; options?: string }) => {
-    const file = adminTokenFile(o.db);
+  .action(async (o: { port: string; host: string; options?: string }) => {
+    serving = true;
+    const dbFile = program.opts<{ db?: string }>().db;
+    if (!dbFile) throw new Error('serve needs --db FILE');
+    const file = adminTokenFile(dbFile);
     let adminToken = process.env.ORCH_ADMIN_TOKEN;
     if (!adminToken) {
       adminToken = existsSync(file) ? readFileSync(file, 'utf8').trim() : `adm_${randomBytes(24).toString('base64url')}`;
@@ -96,7 +100,7 @@ program
       chmodSync(file, 0o600);
     }
     const options = o.options ? (parseJson('--options', o.options) as Partial<OrchestratorOptions>) : {};
-    const orch = createOrchestrator({ dbFile: o.db, options: { ...options, adminToken } });
+    const orch = createOrchestrator({ dbFile, options: { ...options, adminToken } });
     const { url } = await orch.listen(Number(o.port), o.host);
     print({ url, agent_base_url: `${url}/api/v1/agent`, admin_token_file: process.env.ORCH_ADMIN_TOKEN ? null : file });
     const stop = (): void => void orch.close().then(() => process.exit(0));
@@ -151,7 +155,13 @@ program
   .action(async (id: string, action: string) => print(await api(program).agentAction(id, action)));
 program.command('events').description('security and operator events').action(async () => print(await api(program).listEvents()));
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+program
+  .parseAsync(process.argv)
+  // One-shot commands exit at once instead of waiting for idle keep-alive sockets to time out.
+  .then(() => {
+    if (!serving) process.exit(0);
+  })
+  .catch((err: unknown) => {
   process.stderr.write(`${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n`);
   process.exit(1);
 });
