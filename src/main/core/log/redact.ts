@@ -6,7 +6,8 @@
  * and tokens the agent knows about).
  */
 const MASK = '***';
-const SECRET_NAME = String.raw`[A-Za-z0-9_.-]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?|AUTH)[A-Za-z0-9_.-]*`;
+// A key name, not part of a path or file name (`/x/secret.txt: permission denied` is not a secret).
+const SECRET_NAME = String.raw`(?<![\w./\\-])[A-Za-z0-9_-]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_KEY|ACCOUNT_KEY|PRIVATE_KEY|CREDENTIALS?|AUTH)[A-Za-z0-9_-]*`;
 const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   // scheme://user:password@host → scheme://user:***@host
   [/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, `$1${MASK}@`],
@@ -14,7 +15,7 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/(authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token)\s+)[^\s"',]+/gi, `$1${MASK}`],
   [/(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, `$1${MASK}`],
   // NAME=value / NAME: value / "name": "value" where NAME looks secret
-  [new RegExp(String.raw`(\b${SECRET_NAME}\b["']?\s*[=:]\s*["']?)([^\s"',}]+)`, 'gi'), `$1${MASK}`],
+  [new RegExp(String.raw`(${SECRET_NAME}["']?\s*[=:]\s*["']?)(?!(?:bearer|basic|token)\s|\*\*\*)([^\s"',}]+)`, 'gi'), `$1${MASK}`],
 ];
 
 const known = new Set<string>();
