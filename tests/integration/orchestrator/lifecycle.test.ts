@@ -235,3 +235,32 @@ describe('server restart mid-task (§12 scenario 1)', () => {
     expect((await orch.admin.listAgents())[0]!.online).toBe(false);
   });
 });
+
+describe('server backstop and clock skew', () => {
+  it('running past max_runtime_s + lost_after_s with no terminal report → timed_out (server backstop)', async () => {
+    const s = await startWithClock();
+    orch = s.orch;
+    const { agent, taskId, leaseId } = await claimedBackup(orch, { max_runtime_s: 100, lost_after_s: 50 });
+    for (let i = 0; i < 3; i++) {
+      s.clock.advance(50_000);
+      await agent.hb([{ task_id: taskId, lease_id: leaseId }]); // keeps the lease alive
+    }
+    s.clock.advance(1000);
+    orch.sweep();
+    const view = await orch.admin.getTask(taskId);
+    expect(view.state).toBe('timed_out');
+    expect(view.attempts[0]!.reason).toBe('server_backstop');
+    expect((await agent.hb([{ task_id: taskId, lease_id: leaseId }])).json.tasks[0].directive).toBe('stop');
+  });
+
+  it('records clock skew from sent_at and raises an event above 120 s', async () => {
+    const s = await startWithClock();
+    orch = s.orch;
+    const agent = await registerAgent(orch);
+    const sent = new Date(s.clock.now() - 3 * 3600_000).toISOString();
+    const r = await agent.hb([], { sent_at: sent });
+    expect(r.json.clock_skew_ms).toBe(3 * 3600_000);
+    expect((await orch.admin.getAgent(agent.agentId)).clock_skew_ms).toBe(3 * 3600_000);
+    expect((await orch.admin.listEvents()).map((e) => e.kind)).toContain('clock_skew');
+  });
+});
