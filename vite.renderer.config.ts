@@ -17,3 +17,5 @@ export default defineConfig({
     modulePreload: { polyfill: false },
   },
 });
+// Note: Vite picks development React when NODE_ENV is set to anything but "production" (vitest sets "test"):
+// run the build with NODE_ENV unset or NODE_ENV=production.

@@ -14,7 +14,7 @@ const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 const INITIAL = '101101101';
 
 function npx(args: string[], timeout = 120_000): string {
-  return execFileSync('npx', args, { cwd: root, encoding: 'utf8', timeout, env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('npx', args, { cwd: root, encoding: 'utf8', timeout, env: { ...process.env, NODE_ENV: 'production', ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 describe('electron-builder --dir (offline, stub Electron)', () => {

@@ -45,7 +45,7 @@ export function App() {
         ))}
         <div className="sidebar-foot muted small">
           agent {status.agentVersion}
-          {status.resticVersion ? ` · restic ${status.resticVersion}` : ''}
+          {status.resticVersion ? ` · restic ${/\d+\.\d+\.\d+/.exec(status.resticVersion)?.[0] ?? status.resticVersion}` : ''}
         </div>
       </nav>
       <main className="content">

@@ -47,11 +47,14 @@ export function VirtualList<T>(props: {
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const last = Math.min(items.length, Math.ceil((scrollTop + height) / rowHeight) + overscan);
   const rows: ReactNode[] = [];
+  // Keys are pool slots, not item indexes: when the window slides (new lines at the tail), React updates
+  // the existing row elements instead of removing and creating ~60 nodes per batch.
+  const pool = Math.ceil(height / rowHeight) + overscan * 2 + 1;
   for (let i = first; i < last; i++) {
     const item = items[i];
     if (item !== undefined) {
       rows.push(
-        <div key={i} role="listitem" className="vrow" style={{ top: i * rowHeight, height: rowHeight }}>
+        <div key={i % pool} role="listitem" className="vrow" style={{ top: i * rowHeight, height: rowHeight }}>
           {renderRow(item, i)}
         </div>,
       );

@@ -1,7 +1,6 @@
 import { useCallback, useState } from 'react';
 import { VirtualList } from '../components/VirtualList.js';
 import { useApp, useStores } from '../stores/index.js';
-import { formatLine } from '../stores/logs-store.js';
 import type { LogEntry, LogLevel } from '../../../shared/model/log.js';
 
 const LEVELS: ReadonlyArray<LogLevel> = ['debug', 'info', 'warn', 'error'];
@@ -32,7 +31,7 @@ export function LogsScreen() {
   }, [logs]);
   const row = useCallback(
     (e: LogEntry) => (
-      <span className={`log log-${e.level}`} title={formatLine(e)}>
+      <span className={`log log-${e.level}`}>
         <span className="log-time">{e.time.slice(11, 23)}</span> <span className="log-level">{e.level.toUpperCase()}</span> {e.message}
       </span>
     ),

@@ -70,7 +70,7 @@ export function createWizardStore(api: AgentApi): StoreApi<WizardState> {
       error: null,
       busy: false,
       set: (patch) => set({ ...patch, error: null, ...('kind' in patch ? { fieldErrors: {}, probe: null } : {}) }),
-      setField: (name, value) => set({ fields: { ...get().fields, [name]: value }, fieldErrors: { ...get().fieldErrors, [name]: '' }, probe: null }),
+      setField: (name, value) => set({ fields: { ...get().fields, [name]: value }, fieldErrors: { ...get().fieldErrors, [name]: '' }, probe: null, error: null }),
       generatePassword: async () => {
         const pw = await call(() => api.generatePassword());
         if (pw) set({ password: pw, confirm: pw });
