@@ -4,6 +4,7 @@
  *
  * Human output on stdout, logs on stderr; `--json` for scripts; exit codes in `cli/exit-codes.ts`.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import type { LogEntry } from '../shared/model/log.js';
@@ -15,6 +16,7 @@ import { createAgentCore } from './core/agent/agent.js';
 import { AGENT_VERSION } from './core/agent/version.js';
 import { ConfigError, validateConfigText } from './core/config/load.js';
 import { parseDuration } from './core/config/units.js';
+import { writeConfigFile } from './core/config/write.js';
 import { formatHuman } from './core/log/logger.js';
 import { currentPlatformPaths } from './core/paths.js';
 import { detectResticVersion } from './core/restic/restic.js';
@@ -53,8 +55,9 @@ function printLog(e: LogEntry): void {
   process.stderr.write((logFormat === 'json' ? JSON.stringify(e) : formatHuman(e)) + '\n');
 }
 
-async function withAgent<T>(fn: (agent: AgentCore) => Promise<T>, opts: { schedule?: boolean; demo?: boolean } = {}): Promise<T> {
-  const agent = await createAgentCore({ configPath: configPath(), schedule: opts.schedule ?? false, createDemoIfMissing: opts.demo ?? false, onLog: printLog });
+async function withAgent<T>(fn: (agent: AgentCore) => Promise<T>, opts: { demoIfMissing?: boolean; emptyIfMissing?: boolean } = {}): Promise<T> {
+  if (opts.emptyIfMissing && !existsSync(configPath())) await writeConfigFile(configPath(), '# restic-agent configuration (see docs/configuration.md)\n');
+  const agent = await createAgentCore({ configPath: configPath(), schedule: false, createDemoIfMissing: opts.demoIfMissing ?? false, onLog: printLog });
   try {
     return await fn(agent);
   } finally {
@@ -210,6 +213,23 @@ program
   .action(act(async () => {
     await withAgent((a) => a.resume());
     output({ pausedUntil: null }, () => 'resumed');
+    return EXIT.ok;
+  }));
+
+program
+  .command('enroll')
+  .description('connect this agent to an orchestrator (the token goes to the secret store, never the config file)')
+  .requiredOption('--url <url>', 'orchestrator base URL (https://…)')
+  .requiredOption('--token <token>', 'v1: the enrollment token (single use); restic-monitor: the API credential')
+  .option('--ca-file <pem>', 'CA certificate for a private PKI')
+  .addOption(new Option('--protocol <dialect>', 'orchestrator API').choices(['auto', 'v1', 'restic-monitor']).default('auto'))
+  .option('--insecure-loopback', 'allow plain http:// to a loopback address (development and tests only)')
+  .action(act(async (o: { url: string; token: string; caFile?: string; protocol: 'auto' | 'v1' | 'restic-monitor'; insecureLoopback?: boolean }) => {
+    const result = await withAgent(
+      (a) => a.enroll({ url: o.url, token: o.token, caFile: o.caFile ?? null, protocol: o.protocol, insecureLoopback: o.insecureLoopback ?? false }),
+      { demoIfMissing: false, emptyIfMissing: true },
+    );
+    output(result, () => `enrolled (${result.dialect}${result.agentId ? `, agent id ${result.agentId}` : ''}); start the agent with \`restic-agent run\``);
     return EXIT.ok;
   }));
 

@@ -1,6 +1,7 @@
 import type { AgentApi, AgentEvents } from '../../shared/agent-api.js';
 import type { LogEntry } from '../../shared/model/log.js';
 import type { RunRecord } from '../../shared/model/run.js';
+import type { EnrollRequest } from './agent/enroll.js';
 import type { LogHub } from './log/logger.js';
 import type { SecretStore } from './secrets/secret-store.js';
 
@@ -33,6 +34,8 @@ export interface AgentCore extends AgentApi {
   on<K extends keyof AgentEvents>(event: K, listener: (payload: AgentEvents[K]) => void): () => void;
   /** One-shot operations for the CLI: run now (ignoring pause and conditions) and wait for the records. */
   runNow(op: OneShot): Promise<ReadonlyArray<RunRecord>>;
+  /** Connects to an orchestrator (token to the secret store, `orchestrator:` section to the config file). */
+  enroll(request: EnrollRequest): Promise<{ readonly agentId: string | null; readonly dialect: string }>;
   /** Stops schedules, cancels running restic cleanly (lock released) and closes the state DB. */
   stop(): Promise<void>;
 }

@@ -21,7 +21,11 @@ import { AgentStateStore } from '../state/agent-state.js';
 import { openStateDb, type StateDb } from '../state/db.js';
 import { stateMigrations } from '../state/migrations.js';
 import { RunHistory } from '../state/run-history.js';
+import { orchestratorMigrations } from '../orchestrator/outbox.js';
+import { rmMigrations } from '../restic-monitor/store.js';
+import { enrollAgent, type EnrollRequest } from './enroll.js';
 import { EventHub } from './event-hub.js';
+import { startManaged, type ManagedLink } from './managed.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { backupSource, jobRunner } from './jobs.js';
 import { RepositoryRegistry } from './repositories.js';
@@ -54,7 +58,7 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   const config = withDefaults(loaded, opts.dataDir, platform.cacheDir);
   secrets ??= await openSecretStore(config.secrets, config.agent.dataDir);
   const version = await detectResticVersion(config.restic.binary);
-  const db = openStateDb(join(config.agent.dataDir, 'state.db'), stateMigrations);
+  const db = openStateDb(join(config.agent.dataDir, 'state.db'), [...stateMigrations, ...orchestratorMigrations, ...rmMigrations]);
   const lock = acquireInstanceLock(config.agent.dataDir);
   const schedule = opts.schedule ?? true;
   if (schedule && !lock.primary) {
@@ -65,7 +69,7 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   if (opts.onLog) agent.logs.subscribe(opts.onLog);
   for (const w of warnings) agent.logs.warn(w);
   if (createdDemo) await agent.runNow({ kind: 'init', repository: null });
-  if (schedule) agent.startSchedules();
+  if (schedule) await agent.startSchedules();
   return agent;
 }
 
@@ -80,6 +84,8 @@ class Agent implements AgentCore {
   #repos: RepositoryRegistry;
   #scheduler: Scheduler;
   #stopped = false;
+  #managed: ManagedLink | null = null;
+  #started = false;
 
   constructor(
     readonly configPath: string,
@@ -117,9 +123,31 @@ class Agent implements AgentCore {
     return scheduler;
   }
 
-  startSchedules(): void {
+  /** Starts the standalone schedules and, when configured, the orchestrator connection. */
+  async startSchedules(): Promise<void> {
+    this.#started = true;
     this.#scheduler.start();
+    await this.#startManaged();
     this.logs.info(`agent started (restic ${this.version.major}.${this.version.minor}.${this.version.patch}, secrets in ${this.secrets.backend}, ${this.config.sources.length} source(s))`);
+  }
+
+  async #startManaged(): Promise<void> {
+    await this.#managed?.stop();
+    this.#managed = await startManaged({
+      configPath: this.configPath,
+      config: this.config,
+      db: this.db,
+      secrets: this.secrets,
+      state: this.#state,
+      logs: this.logs,
+      agentVersion: AGENT_VERSION,
+      resticVersion: `${this.version.major}.${this.version.minor}.${this.version.patch}`,
+      deps: () => this.#deps(),
+      onChange: () => this.#events.statusChanged(),
+    }).catch((e: Error) => {
+      this.logs.error(`managed mode not started: ${e.message}`);
+      return null;
+    });
   }
 
   #deps(): TrackerDeps {
@@ -146,7 +174,7 @@ class Agent implements AgentCore {
       secretBackend: this.secrets.backend,
       agentVersion: AGENT_VERSION,
       snapshotAges: new Map(),
-      orchestrator: null,
+      orchestrator: this.#managed?.status() ?? null,
     });
   }
 
@@ -246,8 +274,21 @@ class Agent implements AgentCore {
     return result;
   }
 
-  async setupManaged(): Promise<ValidationResult> {
-    return { ok: false, errors: [{ path: 'orchestrator', message: 'managed mode is set up with `restic-agent enroll --url URL --token TOKEN`' }] };
+  async setupManaged(setup: Parameters<AgentApi['setupManaged']>[0]): Promise<ValidationResult> {
+    try {
+      await this.enroll({ url: setup.url, token: setup.enrollmentToken, caFile: setup.caFile, protocol: 'auto', insecureLoopback: false });
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, errors: [{ path: 'orchestrator', message: (e as Error).message }] };
+    }
+  }
+
+  async enroll(e: EnrollRequest): Promise<{ agentId: string | null; dialect: string }> {
+    const result = await enrollAgent(e, { configPath: this.configPath, db: this.db, secrets: this.secrets, agentVersion: AGENT_VERSION, version: this.version, hostname: this.config.agent.hostname });
+    this.logs.info(`enrolled with ${e.url} (${result.dialect}${result.agentId ? `, agent ${result.agentId}` : ''}); the token is in ${this.secrets.backend}`);
+    await this.reload();
+    if (this.#started) await this.#startManaged();
+    return result;
   }
 
   getSettings = async (): Promise<DesktopSettings> => desktopSettings(this.#state);
@@ -274,6 +315,7 @@ class Agent implements AgentCore {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#running.cancel(null, 'agent is shutting down');
+    await this.#managed?.stop();
     await this.#scheduler.stop();
     await this.#running.idle();
     this.#events.close();

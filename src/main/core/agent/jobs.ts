@@ -39,7 +39,7 @@ export async function backupSource(
         },
         ctl,
       ),
-    opts.signal,
+    { signal: opts.signal },
   );
   const ok = run.record.outcome === 'success' || run.record.outcome === 'partial';
   const retention =
@@ -59,7 +59,7 @@ export function jobRunner(deps: () => TrackerDeps) {
         d,
         { runId: job.id, kind: 'check', trigger: job.trigger, repository: job.repository, source: null, policy: null, taskId: null },
         (restic, ctl) => restic.check({ readDataSubset: job.readDataSubset }, ctl),
-        signal,
+        { signal },
       );
       return { outcome: record.outcome ?? 'failed', message: record.message ?? '' };
     }

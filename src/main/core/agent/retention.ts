@@ -23,7 +23,7 @@ export async function forgetSource(
         { retention: policy.retention, prune: (opts.prune ?? false) || policy.prune, host: agent.hostname, tags: [`agent:${agent.id}`], paths: [source.path] },
         ctl,
       ),
-    opts.signal,
+    { signal: opts.signal },
   );
   return record;
 }

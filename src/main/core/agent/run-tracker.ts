@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { RunKind, RunOutcome, RunRecord, RunTrigger } from '../../../shared/model/run.js';
 import type { RunningInfo } from '../../../shared/model/status.js';
-import type { AgentConfig } from '../config/types.js';
+import type { AgentConfig, RepoAccess } from '../config/types.js';
 import type { LogHub } from '../log/logger.js';
-import type { BackupResult, Restic, ResticResult, RunControl } from '../restic/restic.js';
+import type { BackupResult, Restic, ResticEvent, ResticResult, RunControl } from '../restic/restic.js';
 import { QueueCancelledError, type RepoQueue } from '../scheduler/repo-queue.js';
 import type { RunHistory } from '../state/run-history.js';
 import type { RepositoryRegistry } from './repositories.js';
@@ -19,6 +19,16 @@ export interface RunMeta {
   readonly policy: string | null;
   readonly taskId: string | null;
   readonly lowPriority?: boolean;
+  /** Credentials delivered with an orchestrator task (memory only); otherwise the configured repository's. */
+  readonly access?: RepoAccess;
+}
+
+/** Per-run options: the caller's cancel signal, a tap on restic's events, limits that override the config. */
+export interface TrackOptions {
+  readonly signal?: AbortSignal;
+  readonly tap?: (e: ResticEvent) => void;
+  readonly timeoutMs?: number;
+  readonly cancelGraceMs?: number;
 }
 
 /** The dependencies every tracked run shares. */
@@ -58,11 +68,11 @@ export async function trackRun<R extends ResticResult>(
   deps: TrackerDeps,
   meta: RunMeta,
   op: ResticOp<R>,
-  outer?: AbortSignal,
+  opts: TrackOptions = {},
 ): Promise<TrackedRun<R>> {
   const runId = meta.runId ?? randomUUID();
   const log = deps.logs.forRun(runId);
-  const signal = deps.running.add({ runId, kind: meta.kind, repository: meta.repository, source: meta.source }, outer);
+  const signal = deps.running.add({ runId, kind: meta.kind, repository: meta.repository, source: meta.source }, opts.signal);
   deps.onChange();
   let started = false;
   const start = (): void => {
@@ -80,8 +90,8 @@ export async function trackRun<R extends ResticResult>(
       meta.kind,
       async (qsignal) => {
         start();
-        const restic = await deps.repos.get(meta.repository);
-        return op(restic, control(deps, runId, qsignal, meta.lowPriority ?? false));
+        const restic = meta.access ? deps.repos.forAccess(meta.access) : await deps.repos.get(meta.repository);
+        return op(restic, control(deps, runId, qsignal, meta.lowPriority ?? false, opts));
       },
       { signal, id: runId, label: meta.source ?? meta.kind },
     );
@@ -108,16 +118,17 @@ export async function trackRun<R extends ResticResult>(
   return { record, result };
 }
 
-function control(deps: TrackerDeps, runId: string, signal: AbortSignal, lowPriority: boolean): RunControl {
+function control(deps: TrackerDeps, runId: string, signal: AbortSignal, lowPriority: boolean, opts: TrackOptions): RunControl {
   const { restic } = deps.config;
   const log = deps.logs.forRun(runId);
   return {
     signal,
-    timeoutMs: restic.runTimeoutMs || undefined,
+    timeoutMs: opts.timeoutMs ?? (restic.runTimeoutMs || undefined),
     stallTimeoutMs: restic.stallTimeoutMs || undefined,
-    cancelGraceMs: restic.cancelGraceMs,
+    cancelGraceMs: opts.cancelGraceMs ?? restic.cancelGraceMs,
     lowPriority,
     onEvent: (e) => {
+      opts.tap?.(e);
       if (e.type === 'progress') {
         const info = deps.running.progress(runId, e.progress);
         if (info) deps.onProgress(info);

@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import { editConfigFile } from '../config/edit.js';
+import { registerSecret } from '../log/redact.js';
+import { enroll } from '../orchestrator/enrollment.js';
+import { RM_TOKEN_ACCOUNT } from '../restic-monitor/api.js';
+import { detectDialect, type Dialect } from '../restic-monitor/probe.js';
+import type { ResticVersion } from '../restic/restic.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import type { StateDb } from '../state/db.js';
+
+/** `restic-agent enroll` / the wizard's managed step. */
+export interface EnrollRequest {
+  readonly url: string;
+  /** v1: the single-use enrollment token; restic-monitor: the shared API credential. */
+  readonly token: string;
+  readonly caFile: string | null;
+  readonly protocol: 'v1' | 'restic-monitor' | 'auto';
+  readonly insecureLoopback: boolean;
+}
+
+interface EnrollContext {
+  readonly configPath: string;
+  readonly db: StateDb;
+  readonly secrets: SecretStore;
+  readonly agentVersion: string;
+  readonly version: ResticVersion;
+  readonly hostname: string;
+}
+
+/**
+ * Connects the agent to an orchestrator: v1 exchanges the enrollment token for an agent token (kept only in
+ * the secret store; the enrollment token is discarded), restic-monitor stores its shared credential. The config
+ * file then gets an `orchestrator:` section — never the token.
+ */
+export async function enrollAgent(e: EnrollRequest, ctx: EnrollContext): Promise<{ agentId: string | null; dialect: Dialect }> {
+  registerSecret(e.token);
+  const ca = e.caFile ? await readFile(e.caFile, 'utf8') : null;
+  const dialect = e.protocol === 'auto' ? await detectDialect(e.url, { insecureLoopback: e.insecureLoopback, ca }) : e.protocol;
+  let agentId: string | null = null;
+  if (dialect === 'v1') {
+    const result = await enroll({
+      url: e.url,
+      enrollmentToken: e.token,
+      caFile: e.caFile,
+      insecureLoopback: e.insecureLoopback,
+      secrets: ctx.secrets,
+      db: ctx.db,
+      agentVersion: ctx.agentVersion,
+      resticVersion: `${ctx.version.major}.${ctx.version.minor}.${ctx.version.patch}`,
+      hostname: ctx.hostname,
+      signal: AbortSignal.timeout(120_000),
+    });
+    agentId = result.agentId;
+  } else {
+    await ctx.secrets.set(RM_TOKEN_ACCOUNT, e.token);
+  }
+  const section = { url: e.url, protocol: dialect, ...(e.caFile ? { ca_file: e.caFile } : {}), ...(e.insecureLoopback ? { insecure_loopback: true } : {}) };
+  await editConfigFile(ctx.configPath, (doc) => doc.setIn(['orchestrator'], doc.createNode(section)));
+  return { agentId, dialect };
+}
