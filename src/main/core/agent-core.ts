@@ -36,6 +36,8 @@ export interface AgentCore extends AgentApi {
   runNow(op: OneShot): Promise<ReadonlyArray<RunRecord>>;
   /** Connects to an orchestrator (token to the secret store, `orchestrator:` section to the config file). */
   enroll(request: EnrollRequest): Promise<{ readonly agentId: string | null; readonly dialect: string }>;
+  /** The machine woke from sleep (or the network came back): re-plan at once instead of at the next timer. */
+  wake(): void;
   /** Stops schedules, cancels running restic cleanly (lock released) and closes the state DB. */
   stop(): Promise<void>;
 }

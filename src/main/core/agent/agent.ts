@@ -300,6 +300,11 @@ class Agent implements AgentCore {
     );
   }
 
+  wake(): void {
+    this.#scheduler.wake();
+    this.#scheduler.conditionsChanged();
+  }
+
   async #probe(name: string): Promise<{ reachable: boolean | null }> {
     const probe = await (await this.#repos.get(name)).probe({ signal: AbortSignal.timeout(60_000) });
     return { reachable: probe.state === 'unreachable' ? false : probe.state === 'exists' ? true : null };
