@@ -25,6 +25,8 @@ import { orchestratorMigrations } from '../orchestrator/outbox.js';
 import { rmMigrations } from '../restic-monitor/store.js';
 import { enrollAgent, type EnrollRequest } from './enroll.js';
 import { EventHub } from './event-hub.js';
+import { createFreshnessWatchdog, FRESHNESS_INTERVAL_MS, watchedSources } from './freshness.js';
+import type { StalenessWatchdog } from '../scheduler/staleness.js';
 import { startManaged, type ManagedLink } from './managed.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { backupSource, jobRunner } from './jobs.js';
@@ -84,6 +86,7 @@ class Agent implements AgentCore {
   #repos: RepositoryRegistry;
   #scheduler: Scheduler;
   #stopped = false;
+  readonly #freshness: StalenessWatchdog;
   #managed: ManagedLink | null = null;
   #started = false;
 
@@ -105,6 +108,8 @@ class Agent implements AgentCore {
     this.logs.subscribe((e) => this.#events.log(e));
     this.#repos = new RepositoryRegistry(config, secrets, version, this.logs);
     this.#scheduler = this.#newScheduler();
+    this.#freshness = createFreshnessWatchdog(() => this.config, () => this.#repos, this.#state, this.logs);
+    this.#freshness.on('alert', () => this.#events.statusChanged());
   }
 
   #newScheduler(): Scheduler {
@@ -118,6 +123,10 @@ class Agent implements AgentCore {
       logger: this.logs,
     });
     scheduler.on('plan-changed', () => this.#events.statusChanged());
+    scheduler.on('job-finished', (f) => {
+      // A new snapshot changes the source's age: re-read it (one `snapshots` per repository).
+      if (f.job.kind === 'backup' && (f.outcome === 'success' || f.outcome === 'partial')) void this.#freshness.check().then(() => this.#events.statusChanged());
+    });
     scheduler.on('alert', (a) => this.logs[a.severity === 'info' ? 'info' : a.severity === 'warning' ? 'warn' : 'error'](a.message));
     scheduler.on('condition-blocked', (b) => this.logs.info(`waiting to back up ${b.source ?? b.repository}: ${b.reasons.join('; ')}`));
     return scheduler;
@@ -127,6 +136,7 @@ class Agent implements AgentCore {
   async startSchedules(): Promise<void> {
     this.#started = true;
     this.#scheduler.start();
+    if (this.config.sources.length > 0) this.#freshness.start(FRESHNESS_INTERVAL_MS);
     await this.#startManaged();
     this.logs.info(`agent started (restic ${this.version.major}.${this.version.minor}.${this.version.patch}, secrets in ${this.secrets.backend}, ${this.config.sources.length} source(s))`);
   }
@@ -173,7 +183,7 @@ class Agent implements AgentCore {
       resticVersion: this.version.raw,
       secretBackend: this.secrets.backend,
       agentVersion: AGENT_VERSION,
-      snapshotAges: new Map(),
+      snapshotAges: new Map(this.#freshness.last().map((f) => [`${f.repository}\0${f.source}`, f.ageMs === null ? null : Math.round(f.ageMs / 1000)])),
       orchestrator: this.#managed?.status() ?? null,
     });
   }
@@ -181,6 +191,8 @@ class Agent implements AgentCore {
   on: AgentCore['on'] = (event, listener) => this.#events.on(event, listener);
 
   async getStatus(): Promise<AgentStatus> {
+    // A one-shot `status` has no watchdog running: read the snapshot ages once so they are shown.
+    if (!this.#started && this.#freshness.last().length === 0 && this.config.sources.length > 0) await this.#freshness.check().catch(() => []);
     return this.#status();
   }
 
@@ -240,6 +252,7 @@ class Agent implements AgentCore {
     this.logs.setLevel(this.config.agent.logLevel);
     this.#repos = new RepositoryRegistry(this.config, this.secrets, this.version, this.logs);
     this.#scheduler.reconfigure(this.config);
+    this.#freshness.setSources(watchedSources(this.config));
     this.logs.info('configuration reloaded');
     this.#events.statusChanged();
   }
@@ -320,6 +333,7 @@ class Agent implements AgentCore {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#running.cancel(null, 'agent is shutting down');
+    this.#freshness.stop();
     await this.#managed?.stop();
     await this.#scheduler.stop();
     await this.#running.idle();

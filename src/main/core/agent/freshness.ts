@@ -1,0 +1,46 @@
+import type { AgentConfig } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import type { SnapshotRecord } from '../restic/restic.js';
+import { StalenessWatchdog, type WatchedSource } from '../scheduler/staleness.js';
+import type { AgentStateStore } from '../state/agent-state.js';
+import type { RepositoryRegistry } from './repositories.js';
+
+/** How often the repositories are read for the age of each source's newest snapshot. */
+export const FRESHNESS_INTERVAL_MS = 60 * 60_000;
+
+/** The sources the watchdog looks after, with their policy's `stale_after`. */
+export function watchedSources(config: AgentConfig): WatchedSource[] {
+  return config.sources.map((s) => ({ repository: s.repository, source: s.path, staleAfterMs: config.policies[s.policy]?.staleAfterMs ?? 0 }));
+}
+
+/**
+ * The staleness watchdog over real repositories: one `restic snapshots` per repository and round (all hosts,
+ * so backups made elsewhere count), whatever the number of sources.
+ */
+export function createFreshnessWatchdog(
+  config: () => AgentConfig,
+  repos: () => RepositoryRegistry,
+  state: AgentStateStore,
+  log: Logger,
+): StalenessWatchdog {
+  const round = new Map<string, { at: number; list: Promise<SnapshotRecord[]> }>();
+  const snapshotsOf = (repository: string): Promise<SnapshotRecord[]> => {
+    const hit = round.get(repository);
+    if (hit && Date.now() - hit.at < 60_000) return hit.list;
+    const list = repos()
+      .get(repository)
+      .then((r) => r.snapshots({}, { signal: AbortSignal.timeout(300_000) }));
+    round.set(repository, { at: Date.now(), list });
+    return list;
+  };
+  const watchdog = new StalenessWatchdog(
+    async (repository, source) => {
+      const times = (await snapshotsOf(repository)).filter((s) => s.paths.includes(source)).map((s) => Date.parse(s.time));
+      return times.length ? new Date(Math.max(...times)) : null;
+    },
+    state,
+    watchedSources(config()),
+  );
+  watchdog.on('alert', (a) => log[a.severity === 'info' ? 'info' : a.severity === 'warning' ? 'warn' : 'error'](a.message));
+  return watchdog;
+}
