@@ -67,6 +67,28 @@ export function buildResult(task: Pick<RmTask, 'id' | 'policyId' | 'type'>, r: R
   };
 }
 
+/**
+ * The agent's own closing lines for a task's log: with `--json`, a successful backup prints no plain text at all,
+ * so without these the server's run log would be empty. Says what ran, how it ended and, for a backup, the
+ * snapshot and the statistics the server has no field for.
+ */
+export function summaryLines(type: string, r: RmExecResult, durationMs: number): string[] {
+  const secs = Math.max(0, Math.round(durationMs / 1000));
+  const how = r.outcome === 'success' ? 'succeeded' : r.outcome === 'partial' ? 'finished with unreadable files' : `ended: ${r.outcome}`;
+  const exit = r.exitCode === null ? 'no exit code' : `exit ${r.exitCode}`;
+  const lines = [`restic-agent: ${type} ${how} after ${secs} s (${exit})${r.message ? `: ${redact(r.message).slice(0, 2000)}` : ''}`];
+  if (r.snapshotId) lines.push(`restic-agent: snapshot ${r.snapshotId} saved`);
+  const s = r.stats;
+  if (s) {
+    lines.push(
+      `restic-agent: files ${s.filesNew} new, ${s.filesChanged} changed, ${s.filesUnmodified} unmodified; ` +
+        `dirs ${s.dirsNew} new, ${s.dirsChanged} changed, ${s.dirsUnmodified} unmodified; ` +
+        `added ${s.dataAdded} bytes; processed ${s.totalFilesProcessed} files, ${s.totalBytesProcessed} bytes`,
+    );
+  }
+  return lines;
+}
+
 /** A failure result for a task we refuse or could not run (no restic involved). */
 export function failureResult(task: { id: string; policyId: string; taskType: string }, errorMessage: string, log = ''): RmTaskResultRequest {
   return {

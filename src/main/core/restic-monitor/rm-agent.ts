@@ -5,7 +5,7 @@ import { redact } from '../log/redact.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { StateDb } from '../state/db.js';
 import { RmApiClient, RmHttpError, type RmAuth } from './api.js';
-import { backoffMs, buildResult, diskUsage, failureResult, heartbeatIntervalMs } from './dialect.js';
+import { backoffMs, buildResult, diskUsage, failureResult, heartbeatIntervalMs, summaryLines } from './dialect.js';
 import { ingestTasks } from './ingest.js';
 import { LogTail } from './log-tail.js';
 import { RmStore, type RmTaskRow } from './store.js';
@@ -278,6 +278,7 @@ export class RmAgent {
     if (abort.signal.aborted && result.outcome !== 'success' && result.outcome !== 'partial') {
       result = { ...result, message: `interrupted: the agent stopped while restic was running (${result.message})` };
     }
+    for (const line of summaryLines(task.type, result, Date.now() - started)) tail.push(line);
     this.store.finish({ taskId: task.id, attempt: task.retryCount, policyId: task.policyId, taskType: task.type }, buildResult(task, result, Date.now() - started, tail.text()), Date.now());
     this.#log.info(`restic-monitor: ${task.type} finished: ${result.outcome}`, { taskId: task.id });
     this.#outWake.wake();
