@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const cli = new URL('../dist/main/cli.js', import.meta.url);
+const cli = new URL('../dist/cli/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   console.error('restic-agent is not built yet: run `npm run build:node` (or `npm ci`) in the project folder.');
   process.exit(78);

@@ -23,11 +23,11 @@ import { stateMigrations } from '../state/migrations.js';
 import { RunHistory } from '../state/run-history.js';
 import { orchestratorMigrations } from '../orchestrator/outbox.js';
 import { rmMigrations } from '../restic-monitor/store.js';
-import { enrollAgent, type EnrollRequest } from './enroll.js';
+import type { EnrollRequest } from './enroll.js';
 import { EventHub } from './event-hub.js';
 import { createFreshnessWatchdog, FRESHNESS_INTERVAL_MS, watchedSources } from './freshness.js';
 import type { StalenessWatchdog } from '../scheduler/staleness.js';
-import { startManaged, type ManagedLink } from './managed.js';
+import type { ManagedLink } from './managed.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
 import { backupSource, jobRunner } from './jobs.js';
 import { RepositoryRegistry } from './repositories.js';
@@ -143,6 +143,10 @@ class Agent implements AgentCore {
 
   async #startManaged(): Promise<void> {
     await this.#managed?.stop();
+    this.#managed = null;
+    if (!this.config.orchestrator) return;
+    // Loaded on demand: a standalone agent (and every one-shot CLI command) never loads the HTTP stack.
+    const { startManaged } = await import('./managed.js');
     this.#managed = await startManaged({
       configPath: this.configPath,
       config: this.config,
@@ -297,6 +301,7 @@ class Agent implements AgentCore {
   }
 
   async enroll(e: EnrollRequest): Promise<{ agentId: string | null; dialect: string }> {
+    const { enrollAgent } = await import('./enroll.js');
     const result = await enrollAgent(e, { configPath: this.configPath, db: this.db, secrets: this.secrets, agentVersion: AGENT_VERSION, version: this.version, hostname: this.config.agent.hostname });
     this.logs.info(`enrolled with ${e.url} (${result.dialect}${result.agentId ? `, agent ${result.agentId}` : ''}); the token is in ${this.secrets.backend}`);
     await this.reload();
