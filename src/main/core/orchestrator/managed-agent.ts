@@ -106,7 +106,7 @@ export class ManagedAgent {
     this.#spool = new LogSpool(this.#outbox, () => this.#tun.spool_max_bytes);
     this.#sender = new OutboxSender({
       client: this.#client, outbox: this.#outbox, link: this.#link, tunables: () => this.#tun, log: this.#log,
-      onLease: (lease, s) => this.#onLease(lease, s), onAuthProblem: (r) => this.#onAuthProblem(r),
+      onLease: (lease, s) => this.#onLease(lease, s), onAuthProblem: (r) => this.#onAuthProblem(r), failpoint: this.#fp,
     });
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import { Backoff, OUTBOX_BACKOFF, sleep } from './backoff.js';
 import type { CallResult, OrchestratorClient } from './client.js';
+import type { Failpoint } from './failpoints.js';
 import type { Link } from './link.js';
 import type { Outbox } from './outbox.js';
 import type { Tunables } from './types.js';
@@ -18,6 +19,8 @@ export interface SenderDeps {
   readonly onLease: (leaseId: string, signal: LeaseSignal) => void;
   /** A 401/403/410/426: the credential procedure runs elsewhere. */
   readonly onAuthProblem: (r: Extract<CallResult<unknown>, { ok: false }>) => void;
+  /** Crash points of the fault suite (`mid_log_batch`). */
+  readonly failpoint?: Failpoint;
 }
 
 /**
@@ -99,6 +102,8 @@ export class OutboxSender {
       const leaseId = s.stream.kind === 'task' ? s.stream.lease_id : null;
       if (r.ok && r.body) {
         this.#backoff.succeed();
+        // The server stored the batch; a crash here resends it (same seqs, deduped by the server's hwm).
+        this.d.failpoint?.('mid_log_batch');
         this.d.outbox.ackLogs(s.stream_id, r.body.ack_seq);
         if (r.body.truncated) this.d.outbox.truncateLogs(s.stream_id);
         if (r.body.cancel_requested && leaseId) this.d.onLease(leaseId, 'cancel');
