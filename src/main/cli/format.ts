@@ -1,18 +1,8 @@
+import { formatBytes } from '../../shared/format.js';
 import type { SnapshotInfo } from '../../shared/agent-api.js';
 import type { RunRecord } from '../../shared/model/run.js';
 import type { AgentStatus } from '../../shared/model/status.js';
 
-/** Bytes as a short human figure (`1.4 MiB`). */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
 
 /** One line per finished run: what, result, snapshot and size. */
 export function formatRun(r: RunRecord): string {

@@ -1,23 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { RunKind, RunOutcome, RunRecord, RunTrigger } from '../../../shared/model/run.js';
+import type { RunOutcome, RunRecord } from '../../../shared/model/run.js';
 import type { RunningInfo } from '../../../shared/model/status.js';
 import type { AgentConfig, RepoAccess } from '../config/types.js';
 import type { LogHub } from '../log/logger.js';
 import type { BackupResult, Restic, ResticEvent, ResticResult, RunControl } from '../restic/restic.js';
 import { QueueCancelledError, type RepoQueue } from '../scheduler/repo-queue.js';
-import type { RunHistory } from '../state/run-history.js';
+import type { RunHistory, RunStart } from '../state/run-history.js';
 import type { RepositoryRegistry } from './repositories.js';
 import type { RunningRuns } from './running.js';
 
 /** What a run is, for history, status and the queue. */
-export interface RunMeta {
+export interface RunMeta extends Omit<RunStart, 'id'> {
   readonly runId?: string;
-  readonly kind: RunKind;
-  readonly trigger: RunTrigger;
-  readonly repository: string;
-  readonly source: string | null;
-  readonly policy: string | null;
-  readonly taskId: string | null;
   readonly lowPriority?: boolean;
   /** Credentials delivered with an orchestrator task (memory only); otherwise the configured repository's. */
   readonly access?: RepoAccess;

@@ -1,3 +1,4 @@
+import { formatBytes } from '../../../shared/format.js';
 import type { RunConditions } from '../config/types.js';
 import type { PlatformProbes } from './probes.js';
 
@@ -16,17 +17,6 @@ export interface ConditionContext {
   readonly repositoryReachable?: () => Promise<boolean | null>;
 }
 
-/** Formats bytes for a person (1.5 GiB). */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
 
 async function safe<T>(p: () => Promise<T | null>): Promise<T | null> {
   try {

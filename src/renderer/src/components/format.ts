@@ -1,15 +1,5 @@
-/** `1.2 GB`, `340 kB`. */
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '—';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes } from '../../../shared/format.js';
+
 
 /** `5 min`, `1 h 20 min`, `45 s`. */
 export function formatDuration(seconds: number | null | undefined): string {
