@@ -100,6 +100,8 @@ export class FakeResticMonitorServer {
   /** Every time a GET handed a task out, with the next_retry_at it carried (the server does not wait for it). */
   readonly handouts: Array<{ taskId: string; at: number; nextRetryAt: string | null; retryCount: number }> = [];
   nextTaskCheckAfterSeconds: number;
+  /** Test hook: called right after an ack was answered (e.g. to take the server down while restic runs). */
+  onAck: ((taskId: string) => void) | null = null;
   #server: Server;
   #port = 0;
   #down = false;
@@ -336,6 +338,7 @@ export class FakeResticMonitorServer {
     const now = goTime(Date.now());
     Object.assign(t, { status: 'in-progress', acknowledged_at: now, started_at: now, updated_at: now }); // no precondition
     json(res, 200, { status: 'acknowledged', message: 'Task acknowledged and started' });
+    this.onAck?.(t.id);
   }
 
   #result(res: ServerResponse, agentId: string, body: string): void {

@@ -79,6 +79,8 @@ function writeConfig(
     `restic: { binary: ${v.bin}, cache_dir: ${v.cacheDir} }`,
     'repositories:',
     `  main: { url: ${v.repo}, password_file: ${v.pass} }`,
+    // Its password was never stored in the secret store: tasks for it must fail cleanly, not stall the agent.
+    `  vault: { url: ${v.repo}-vault, password_keyring: "repo:vault:password" }`,
     'secrets: { backend: file }',
   ];
   if (o) lines.push(`orchestrator: { url: "${o.url}", protocol: ${o.protocol}, insecure_loopback: true }`);

@@ -42,7 +42,11 @@ async function agentFor(server: FakeResticMonitorServer, executor: RmTaskExecuto
     secrets: memorySecrets(),
     insecureLoopback: true,
     executor,
-    resolveRepository: (repo) => (repo === '/srv/r' ? { url: '/local/srv/r', password: { kind: 'value', value: 'pw' }, env: {} } : null),
+    resolveRepository: (repo) => {
+      // The agent core's resolver throws when a configured secret is missing from the secret store.
+      if (repo === '/srv/secretless') throw new Error('repository "vault": the repository password is not in the secret store (file, account "repo:vault:password")');
+      return repo === '/srv/r' ? { url: '/local/srv/r', password: { kind: 'value', value: 'pw' }, env: {} } : null;
+    },
     hostname,
     agentVersion: '0.1.0-test',
     heartbeatIntervalMs: 1000,
@@ -99,6 +103,22 @@ describe('RmAgent loop (fake server, scripted executor)', () => {
     await until(() => server.tasks.get(t.id)?.status === 'failed');
     expect(server.runs.get(t.id)?.errorMessage).toMatch(/not found in the agent config/);
     expect(server.tasks.get(t.id)?.retry_count).toBe(0); // "not found" is non-retryable upstream
+  });
+
+  it('reports a task whose local credentials cannot be resolved, and keeps running later tasks', async () => {
+    const server = await FakeResticMonitorServer.start();
+    cleanup.push(() => server.close());
+    const exec = scripted(0);
+    const agent = await agentFor(server, exec, 'secretless-host');
+    await until(() => agent.status().agentId !== null);
+    const id = agent.status().agentId ?? '';
+    const bad = server.queueTask({ agentId: id, type: 'check', repository: '/srv/secretless' });
+    await until(() => server.tasks.get(bad.id)?.status === 'failed');
+    expect(server.runs.get(bad.id)).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/repo:vault:password/) });
+    expect(server.tasks.get(bad.id)?.retry_count).toBe(0); // "not in the secret store" is reported as "not found"
+    const good = server.queueTask({ agentId: id, type: 'check', repository: '/srv/r' });
+    await until(() => server.tasks.get(good.id)?.status === 'completed');
+    expect(exec.starts.map((x) => x.id)).toEqual([good.id]);
   });
 });
 

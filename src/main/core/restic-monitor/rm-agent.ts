@@ -1,5 +1,6 @@
 import { arch, platform } from 'node:os';
 import type { Progress } from '../../../shared/model/run.js';
+import type { RepoAccess } from '../config/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { redact } from '../log/redact.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -226,10 +227,18 @@ export class RmAgent {
   async #runClaimed(row: RmTaskRow): Promise<void> {
     const task = row.task;
     if (!task) return this.store.markDropped(row.taskId, 'no task payload');
-    const access = (await this.opts.resolveRepository(task.repository)) ?? (await this.opts.resolveRepository(task.serverRepository));
+    let access: RepoAccess | null;
+    let msg: string;
+    try {
+      access = (await this.opts.resolveRepository(task.repository)) ?? (await this.opts.resolveRepository(task.serverRepository));
+      msg = `repository ${redact(task.repository)} not found in the agent config: add it under repositories: with its password`;
+    } catch (e) {
+      // A configured secret missing from the secret store: a fault of this machine, not of the task.
+      access = null;
+      msg = `local credentials for repository ${redact(task.repository)} not found: ${redact((e as Error).message)}`;
+    }
     if (!access) {
-      this.#log.error('restic-monitor: no local repository matches the task', { taskId: task.id, repository: redact(task.repository) });
-      const msg = `repository ${redact(task.repository)} not found in the agent config: add it under repositories: with its password`;
+      this.#log.error('restic-monitor: no usable local repository for the task', { taskId: task.id, repository: redact(task.repository), reason: msg });
       this.store.finish({ taskId: task.id, attempt: task.retryCount, policyId: task.policyId, taskType: task.type }, failureResult({ ...task, taskType: task.type }, msg), Date.now());
       this.#outWake.wake();
       return;
