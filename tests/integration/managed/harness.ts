@@ -193,7 +193,7 @@ export async function until<T>(fn: () => Promise<T> | T, ms = 20_000, what = 'co
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'rejected']);
 
 /** Waits until the task reaches one of `states` and its log is complete. */
-export async function settled(w: World, taskId: string, states: string[], ms = 20_000): Promise<AdminTaskView> {
+export async function settled(w: { orch: ReferenceOrchestrator }, taskId: string, states: string[], ms = 20_000): Promise<AdminTaskView> {
   return until(async () => {
     const t = await w.orch.admin.getTask(taskId);
     const cur = t.attempts.at(-1);

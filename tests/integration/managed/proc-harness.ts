@@ -8,7 +8,7 @@ import { orchestratorMigrations } from '../../../src/main/core/orchestrator/outb
 import type { FailpointName } from '../../../src/main/core/orchestrator/failpoints.js';
 import type { Tunables } from '../../../src/main/core/orchestrator/types.js';
 import { FileSecretStore } from '../../../src/main/core/secrets/file-store.js';
-import { startReferenceOrchestrator, type ReferenceOrchestrator } from '../../../orchestrator/testing.js';
+import { startReferenceOrchestrator } from '../../../orchestrator/testing.js';
 import { createFaultProxy, type FaultProxy } from '../../../orchestrator/fault-proxy.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { FAST, until, type InvariantWorld, type RunView } from './harness.js';
