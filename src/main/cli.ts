@@ -220,18 +220,28 @@ program
   .command('enroll')
   .description('connect this agent to an orchestrator (the token goes to the secret store, never the config file)')
   .requiredOption('--url <url>', 'orchestrator base URL (https://…)')
-  .requiredOption('--token <token>', 'v1: the enrollment token (single use); restic-monitor: the API credential')
+  .option('--token <token>', 'v1: the enrollment token (single use); restic-monitor: the API credential')
+  .option('--token-file <path>', 'read the token from this file ("-" = standard input), keeping it out of ps and shell history')
   .option('--ca-file <pem>', 'CA certificate for a private PKI')
   .addOption(new Option('--protocol <dialect>', 'orchestrator API').choices(['auto', 'v1', 'restic-monitor']).default('auto'))
   .option('--insecure-loopback', 'allow plain http:// to a loopback address (development and tests only)')
-  .action(act(async (o: { url: string; token: string; caFile?: string; protocol: 'auto' | 'v1' | 'restic-monitor'; insecureLoopback?: boolean }) => {
+  .action(act(async (o: { url: string; token?: string; tokenFile?: string; caFile?: string; protocol: 'auto' | 'v1' | 'restic-monitor'; insecureLoopback?: boolean }) => {
+    const token = await readToken(o);
     const result = await withAgent(
-      (a) => a.enroll({ url: o.url, token: o.token, caFile: o.caFile ?? null, protocol: o.protocol, insecureLoopback: o.insecureLoopback ?? false }),
+      (a) => a.enroll({ url: o.url, token, caFile: o.caFile ?? null, protocol: o.protocol, insecureLoopback: o.insecureLoopback ?? false }),
       { demoIfMissing: false, emptyIfMissing: true },
     );
     output(result, () => `enrolled (${result.dialect}${result.agentId ? `, agent id ${result.agentId}` : ''}); start the agent with \`restic-agent run\``);
     return EXIT.ok;
   }));
+
+/** The token from `--token-file` (or stdin), `RESTIC_AGENT_TOKEN`, or `--token`, in that order. */
+async function readToken(o: { token?: string; tokenFile?: string }): Promise<string> {
+  const fromFile = o.tokenFile ? await readFile(o.tokenFile === '-' ? '/dev/stdin' : o.tokenFile, 'utf8') : undefined;
+  const token = (fromFile ?? process.env.RESTIC_AGENT_TOKEN ?? o.token ?? '').trim();
+  if (!token) throw new ConfigError('enroll', [{ path: '--token', message: 'give the token with --token-file FILE (or - for stdin), RESTIC_AGENT_TOKEN, or --token' }]);
+  return token;
+}
 
 const config = program.command('config').description('configuration helpers');
 config

@@ -88,6 +88,7 @@ class Agent implements AgentCore {
   #stopped = false;
   readonly #freshness: StalenessWatchdog;
   #managed: ManagedLink | null = null;
+  #managedRetry: { timer: NodeJS.Timeout | null; delayMs: number } = { timer: null, delayMs: 5_000 };
   #started = false;
 
   constructor(
@@ -159,9 +160,14 @@ class Agent implements AgentCore {
       deps: () => this.#deps(),
       onChange: () => this.#events.statusChanged(),
     }).catch((e: Error) => {
-      this.logs.error(`managed mode not started: ${e.message}`);
+      // E.g. `protocol: auto` with the orchestrator down at first start: try again with backoff, don't give up.
+      const retry = this.#managedRetry;
+      this.logs.error(`managed mode not started: ${e.message} (retrying in ${Math.round(retry.delayMs / 1000)} s)`);
+      if (!this.#stopped) retry.timer = setTimeout(() => void this.#startManaged(), retry.delayMs);
+      retry.delayMs = Math.min(retry.delayMs * 2, 5 * 60_000);
       return null;
     });
+    if (this.#managed) this.#managedRetry = { timer: null, delayMs: 5_000 };
   }
 
   #deps(): TrackerDeps {
@@ -339,6 +345,7 @@ class Agent implements AgentCore {
     this.#stopped = true;
     this.#running.cancel(null, 'agent is shutting down');
     this.#freshness.stop();
+    if (this.#managedRetry.timer) clearTimeout(this.#managedRetry.timer);
     await this.#managed?.stop();
     await this.#scheduler.stop();
     await this.#running.idle();

@@ -87,7 +87,7 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
     agentVersion: ctx.agentVersion,
     logger: ctx.logs,
     heartbeatIntervalMs: Math.min(ctx.config.agent.heartbeatIntervalMs, 30_000),
-    pollIntervalMs: ctx.config.agent.pollIntervalMs,
+    // No pollIntervalMs: the server's `nextTaskCheckAfterSeconds` decides (30 s when it says nothing).
     diskPaths: mounts,
   });
   await agent.start();
