@@ -4,7 +4,7 @@
  * The agent core starts with the app (at login, hidden) and keeps running with no window; the window is
  * created on demand and destroyed on close; Quit stops restic cleanly before exiting.
  */
-import { app, BrowserWindow, ipcMain, Menu, nativeImage, Notification, session, shell, Tray } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, nativeImage, Notification, powerMonitor, session, shell, Tray } from 'electron';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +18,9 @@ import { registerAgentHandlers } from './ipc/ipc-main.js';
 import { RendererBridge } from './ipc/renderer-bridge.js';
 import { TrustedSenders, urlUnder } from './ipc/trusted-senders.js';
 import { createAutoStart, HIDDEN_FLAG } from './platform/auto-start.js';
-import { DesktopSettingsStore, openElectronSettingsStore } from './platform/desktop-settings.js';
+import { ShellSettings } from './platform/desktop-settings.js';
 import { Notifier } from './platform/notifier.js';
+import { wakeOnPowerEvents } from './platform/power-events.js';
 import type { TrayMenuItem } from './tray/tray-menu-template.js';
 import { trayIconFile, TrayService } from './tray/tray-service.js';
 import { createMainWindow } from './windows/main-window.js';
@@ -56,20 +57,29 @@ let bridge: RendererBridge | null = null;
 
 async function start(): Promise<void> {
   hardenSession(session.defaultSession);
-  const settings = new DesktopSettingsStore(await openElectronSettingsStore());
   const autoStart = createAutoStart({
     platform: process.platform,
     app,
     execPath: process.env.APPIMAGE ?? process.execPath,
     configHome: process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'),
   });
-  // Register the login item only for an installed app, never for a development checkout.
-  if (app.isPackaged && settings.get().autoStart && !(await autoStart.isEnabled())) await autoStart.setEnabled(true);
 
   const agent = await startDesktopCore({ configPath: currentPlatformPaths().configFile, schedule: true });
   core = agent;
+  // Desktop settings live in the core's state DB; the shell only applies them.
+  const settings = await ShellSettings.load(agent, autoStart);
+  // Touch the login item only for an installed app, never for a development checkout.
+  if (app.isPackaged) {
+    try {
+      const change = await settings.applyAutoStart();
+      if (change !== 'unchanged') agent.logs.info(`auto-start ${change} to match the settings`);
+    } catch (e) {
+      agent.logs.warn(`auto-start could not be updated: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  wakeOnPowerEvents(powerMonitor, agent, (message) => agent.logs.info(message));
   bridge = new RendererBridge(agent);
-  registerAgentHandlers(ipcMain, createDesktopApi(agent, settings, autoStart), trusted, (id) => bridge?.markReady(id), (channel, reason) =>
+  registerAgentHandlers(ipcMain, createDesktopApi(agent, settings), trusted, (id) => bridge?.markReady(id), (channel, reason) =>
     agent.logs.warn(`Refused IPC call on ${channel}: ${reason}`),
   );
 
@@ -90,7 +100,7 @@ async function start(): Promise<void> {
   });
   const notifier = new Notifier((alert) => {
     if (Notification.isSupported()) new Notification({ title: alert.title, body: alert.body }).show();
-  }, () => settings.get());
+  }, () => settings.current);
   let last: AgentStatus = await agent.getStatus();
   tray.setStatus(last);
   notifier.update(last);

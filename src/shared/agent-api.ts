@@ -50,6 +50,8 @@ export interface ManagedSetup {
   readonly url: string;
   readonly enrollmentToken: string;
   readonly caFile: string | null;
+  /** Allow plain `http://` to a loopback address (development and tests; the wizard's testing checkbox). */
+  readonly insecureLoopback?: boolean;
 }
 
 /** Main → renderer events. */

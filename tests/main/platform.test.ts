@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { createAutoStart, desktopEntry, HIDDEN_FLAG } from '../../src/main/platform/auto-start.js';
-import { DesktopSettingsStore } from '../../src/main/platform/desktop-settings.js';
+import { ShellSettings } from '../../src/main/platform/desktop-settings.js';
 import { Notifier, type Alert } from '../../src/main/platform/notifier.js';
 import { createDesktopApi } from '../../src/main/desktop-api.js';
 import type { DesktopSettings } from '../../src/shared/agent-api.js';
@@ -103,20 +103,67 @@ describe('notifications', () => {
 });
 
 describe('desktop settings and API', () => {
-  it('validates, falls back to defaults on damage, and applies auto-start through the shell', async () => {
-    const map = new Map<string, unknown>([['desktop', { autoStart: 'yes please' }]]);
-    const store = new DesktopSettingsStore({ get: (k) => map.get(k), set: (k, v) => void map.set(k, v) });
-    expect(store.get().autoStart).toBe(true);
-    const auto = { isEnabled: vi.fn(async () => false), setEnabled: vi.fn(async () => {}) };
+  const autoStartFake = (enabled = false) => {
+    const state = { enabled };
+    return {
+      state,
+      isEnabled: vi.fn(async () => state.enabled),
+      setEnabled: vi.fn(async (on: boolean) => void (state.enabled = on)),
+    };
+  };
+
+  it('reads and writes through the core (the only store) and applies a changed auto-start to the OS', async () => {
+    const auto = autoStartFake(true);
     const core = fakeAgentApi();
-    const api = createDesktopApi(core, store, auto);
+    const settings = await ShellSettings.load(core, auto);
+    const api = createDesktopApi(core, settings);
     const next = await api.setSettings({ autoStart: false, notifyOnSuccess: true });
     expect(next).toEqual({ autoStart: false, notifyOnSuccess: true, notifyOnFailure: true, notifyOnOverdue: true });
+    expect(core.setSettings).toHaveBeenCalledWith({ autoStart: false, notifyOnSuccess: true });
     expect(auto.setEnabled).toHaveBeenCalledWith(false);
-    expect(map.get('desktop')).toEqual(next);
+    expect(settings.current).toEqual(next); // what the notifier reads, without I/O
     await expect(api.getSettings()).resolves.toEqual(next);
-    expect(core.getSettings).not.toHaveBeenCalled();
+    expect(core.getSettings).toHaveBeenCalledTimes(2); // load + getSettings: never a second copy
+    // A change that leaves auto-start alone does not touch the login item.
+    await api.setSettings({ notifyOnFailure: false });
+    expect(auto.setEnabled).toHaveBeenCalledTimes(1);
     await api.backupNow('/a');
     expect(core.backupNow).toHaveBeenCalledWith('/a');
+  });
+
+  it('saves nothing when the login item cannot be changed', async () => {
+    const auto = { isEnabled: vi.fn(async () => false), setEnabled: vi.fn(async () => Promise.reject(new Error('permission denied'))) };
+    const core = fakeAgentApi();
+    await core.setSettings({ autoStart: false });
+    const api = createDesktopApi(core, await ShellSettings.load(core, auto));
+    await expect(api.setSettings({ autoStart: true })).rejects.toThrow('permission denied');
+    expect((await core.getSettings()).autoStart).toBe(false);
+  });
+
+  it('at start, makes the login item match the stored setting in both directions', async () => {
+    const core = fakeAgentApi();
+    const on = autoStartFake(false);
+    expect(await (await ShellSettings.load(core, on)).applyAutoStart()).toBe('enabled');
+    expect(on.state.enabled).toBe(true);
+    expect(await (await ShellSettings.load(core, on)).applyAutoStart()).toBe('unchanged');
+    await core.setSettings({ autoStart: false });
+    expect(await (await ShellSettings.load(core, on)).applyAutoStart()).toBe('disabled');
+    expect(on.state.enabled).toBe(false);
+  });
+
+  it('managed setup: the core\'s own path, or enroll with insecureLoopback when the testing box is ticked', async () => {
+    const core = fakeAgentApi();
+    const api = createDesktopApi(core, await ShellSettings.load(core, autoStartFake()));
+    const setup = { url: 'https://o.example', enrollmentToken: 't', caFile: null };
+    await expect(api.setupManaged(setup)).resolves.toEqual({ ok: true });
+    expect(core.setupManaged).toHaveBeenCalledWith(setup);
+    expect(core.enroll).not.toHaveBeenCalled();
+    await expect(api.setupManaged({ url: 'http://127.0.0.1:9', enrollmentToken: 't', caFile: null, insecureLoopback: true })).resolves.toEqual({ ok: true });
+    expect(core.enroll).toHaveBeenCalledWith({ url: 'http://127.0.0.1:9', token: 't', caFile: null, protocol: 'auto', insecureLoopback: true });
+    core.enroll.mockRejectedValueOnce(new Error('the enrollment token is invalid or expired'));
+    await expect(api.setupManaged({ url: 'http://127.0.0.1:9', enrollmentToken: 't', caFile: null, insecureLoopback: true })).resolves.toEqual({
+      ok: false,
+      errors: [{ path: 'orchestrator', message: 'the enrollment token is invalid or expired' }],
+    });
   });
 });

@@ -1,54 +1,58 @@
-import { z } from 'zod';
-import type { DesktopSettings } from '../../shared/agent-api.js';
+import type { AgentApi, DesktopSettings } from '../../shared/agent-api.js';
+import type { AutoStart } from './auto-start.js';
 
-/** Defaults for a fresh installation: start at login, alert on problems, stay quiet on success. */
-export const DEFAULT_DESKTOP_SETTINGS: DesktopSettings = {
-  autoStart: true,
-  notifyOnSuccess: false,
-  notifyOnFailure: true,
-  notifyOnOverdue: true,
-};
-
-const schema = z.object({
-  autoStart: z.boolean(),
-  notifyOnSuccess: z.boolean(),
-  notifyOnFailure: z.boolean(),
-  notifyOnOverdue: z.boolean(),
-});
-
-/** A key-value store (electron-store in the app, a Map in tests). */
-export interface KeyValueStore {
-  get(key: string): unknown;
-  set(key: string, value: unknown): void;
-}
+/** The core's settings methods: its state database is the only place desktop settings are stored. */
+export type SettingsSource = Pick<AgentApi, 'getSettings' | 'setSettings'>;
 
 /**
- * Desktop-only preferences (not part of the agent's YAML): read validated, written whole.
+ * Desktop preferences (auto-start, notifications) as the shell uses them.
  *
- * A damaged value falls back to the defaults instead of crashing the app.
+ * The agent core stores them (state DB, `getSettings`/`setSettings`), so the tray app, the window and a
+ * restart always agree; the shell keeps the last value read for synchronous readers (the notifier) and
+ * keeps the OS login item in step with `autoStart`.
  */
-export class DesktopSettingsStore {
-  constructor(private readonly store: KeyValueStore) {}
+export class ShellSettings {
+  #current: DesktopSettings;
 
-  get(): DesktopSettings {
-    const parsed = schema.safeParse({ ...DEFAULT_DESKTOP_SETTINGS, ...(asObject(this.store.get('desktop')) ?? {}) });
-    return parsed.success ? parsed.data : DEFAULT_DESKTOP_SETTINGS;
+  private constructor(
+    private readonly core: SettingsSource,
+    private readonly autoStart: AutoStart,
+    initial: DesktopSettings,
+  ) {
+    this.#current = initial;
   }
 
-  set(patch: Partial<DesktopSettings>): DesktopSettings {
-    const next = schema.parse({ ...this.get(), ...patch });
-    this.store.set('desktop', next);
-    return next;
+  /** Reads the settings from the core once, for `current`. */
+  static async load(core: SettingsSource, autoStart: AutoStart): Promise<ShellSettings> {
+    return new ShellSettings(core, autoStart, await core.getSettings());
   }
-}
 
-function asObject(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
+  /** The last settings read or written (no I/O). */
+  get current(): DesktopSettings {
+    return this.#current;
+  }
 
-/** The electron-store backed store, in the app's userData folder (`desktop-settings.json`). */
-export async function openElectronSettingsStore(): Promise<KeyValueStore> {
-  const { default: Store } = await import('electron-store');
-  const store = new Store<Record<string, unknown>>({ name: 'desktop-settings', clearInvalidConfig: true });
-  return { get: (k) => store.get(k), set: (k, v) => store.set(k, v) };
+  /** Reads the settings from the core (the source of truth). */
+  async read(): Promise<DesktopSettings> {
+    this.#current = await this.core.getSettings();
+    return this.#current;
+  }
+
+  /**
+   * Changes settings: a changed `autoStart` is applied to the OS login item first (if that fails nothing is
+   * saved and the caller sees why), then the core stores the result.
+   */
+  async update(patch: Partial<DesktopSettings>): Promise<DesktopSettings> {
+    if (patch.autoStart !== undefined && patch.autoStart !== (await this.autoStart.isEnabled())) await this.autoStart.setEnabled(patch.autoStart);
+    this.#current = await this.core.setSettings(patch);
+    return this.#current;
+  }
+
+  /** Makes the OS login item match the stored `autoStart` (at start of an installed app). Returns what it did. */
+  async applyAutoStart(): Promise<'enabled' | 'disabled' | 'unchanged'> {
+    const wanted = (await this.read()).autoStart;
+    if (wanted === (await this.autoStart.isEnabled())) return 'unchanged';
+    await this.autoStart.setEnabled(wanted);
+    return wanted ? 'enabled' : 'disabled';
+  }
 }

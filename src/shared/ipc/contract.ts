@@ -53,6 +53,7 @@ export const ARGUMENT_SCHEMAS = {
       url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as https://backup.example.com' }),
       enrollmentToken: nonEmpty('the enrollment token'),
       caFile: nonEmpty('the CA file').nullable(),
+      insecureLoopback: z.boolean().optional(),
     }),
   ]),
   getSettings: z.tuple([]),

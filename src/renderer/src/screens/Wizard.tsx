@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useApp, useStores } from '../stores/index.js';
-import { explainProbe, type WizardStep } from '../stores/wizard-store.js';
+import { explainProbe, isHttp, type WizardStep } from '../stores/wizard-store.js';
 import { POLICIES, REPO_FIELDS, SUGGESTED_EXCLUDES, type RepoKind } from '../wizard/repository-form.js';
 
 const KINDS: ReadonlyArray<{ kind: RepoKind; label: string; help: string }> = [
@@ -301,6 +301,13 @@ function ManagedStep() {
         <input id="m-ca" value={managed.caFile} placeholder="/etc/ssl/company-ca.pem" onChange={(e) => set({ caFile: e.target.value })} />
         <p className="help">Only when the server uses your organisation’s own certificate authority.</p>
       </div>
+      {isHttp(managed.url) && (
+        <label className="check">
+          <input type="checkbox" checked={managed.insecureLoopback ?? false} onChange={(e) => set({ insecureLoopback: e.target.checked })} />
+          Allow plain http to this machine (testing)
+          <span className="help">Unencrypted connections are accepted only to this computer (localhost, 127.0.0.1, [::1]).</span>
+        </label>
+      )}
     </>
   );
 }

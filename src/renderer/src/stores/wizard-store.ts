@@ -20,7 +20,8 @@ export interface WizardState {
   readonly folders: ReadonlyArray<string>;
   readonly excludes: ReadonlyArray<string>;
   readonly policy: string;
-  readonly managed: { readonly url: string; readonly token: string; readonly caFile: string };
+  /** `insecureLoopback`: the "plain http to this machine (testing)" box. */
+  readonly managed: { readonly url: string; readonly token: string; readonly caFile: string; readonly insecureLoopback?: boolean };
   /** The message shown under the current step (validation or a failed call). */
   readonly error: string | null;
   readonly busy: boolean;
@@ -66,7 +67,7 @@ export function createWizardStore(api: AgentApi): StoreApi<WizardState> {
       folders: [],
       excludes: SUGGESTED_EXCLUDES.filter((e) => e.checked).map((e) => e.pattern),
       policy: 'daily',
-      managed: { url: '', token: '', caFile: '' },
+      managed: { url: '', token: '', caFile: '', insecureLoopback: false },
       error: null,
       busy: false,
       set: (patch) => set({ ...patch, error: null, ...('kind' in patch ? { fieldErrors: {}, probe: null } : {}) }),
@@ -121,7 +122,15 @@ export function createWizardStore(api: AgentApi): StoreApi<WizardState> {
         const s = get();
         const result =
           s.mode === 'managed'
-            ? await call(() => api.setupManaged({ url: s.managed.url.trim(), enrollmentToken: s.managed.token.trim(), caFile: s.managed.caFile.trim() || null }))
+            ? await call(() =>
+                api.setupManaged({
+                  url: s.managed.url.trim(),
+                  enrollmentToken: s.managed.token.trim(),
+                  caFile: s.managed.caFile.trim() || null,
+                  // Only sent when ticked, and only meaningful for an http:// address.
+                  ...(s.managed.insecureLoopback && isHttp(s.managed.url) ? { insecureLoopback: true } : {}),
+                }),
+              )
             : await call(async () => {
                 const repo = repository();
                 if (!repo) throw new Error('The repository settings are incomplete; go back to the first step.');
@@ -150,4 +159,9 @@ export function explainProbe(probe: RepositoryProbe): string {
     case 'unreachable':
       return `The location could not be reached: check the address, credentials and network. (${probe.message})`;
   }
+}
+
+/** True for a plain `http://` address (the wizard then offers the loopback testing option). */
+export function isHttp(url: string): boolean {
+  return /^\s*http:\/\//i.test(url);
 }
