@@ -138,7 +138,11 @@ export function createWizardStore(api: AgentApi): StoreApi<WizardState> {
               });
         if (!result) return false;
         if (!result.ok) {
-          set({ error: result.errors.map((e) => `${e.path}: ${e.message}`).join('\n') });
+          const hint =
+            s.mode === 'managed' && isHttp(s.managed.url) && !s.managed.insecureLoopback
+              ? '\nFor a test server on this computer, tick “Allow plain http to this machine (testing)”.'
+              : '';
+          set({ error: result.errors.map((e) => `${e.path}: ${e.message}`).join('\n') + hint });
           return false;
         }
         return true;
