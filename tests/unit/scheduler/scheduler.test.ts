@@ -78,6 +78,15 @@ describe('Scheduler: catch-up', () => {
     expect(h.jobs).toHaveLength(1);
   });
 
+  it('a wake() without a sleep (screen unlock) keeps the regular plan: no catch-up, no delay', async () => {
+    const h = harness('2024-03-01T00:30:00Z');
+    h.create(config()).start();
+    await h.advanceTo('2024-03-01T00:50:00Z');
+    h.scheduler.wake();
+    await h.advanceTo('2024-03-01T01:30:00Z');
+    expect(h.jobs.map((j) => [j.at, j.trigger])).toEqual([['2024-03-01T01:00:00.000Z', 'schedule']]);
+  });
+
   it('after a restart with missed runs catches up once; a second restart does not repeat it', async () => {
     const h = harness('2024-03-01T00:30:00Z');
     h.create(config()).start();

@@ -213,12 +213,23 @@ class Agent implements AgentCore {
 
   async checkNow(repository: string | null): Promise<{ runIds: string[] }> {
     if (repository) this.#repos.describe(repository);
-    return { runIds: this.#scheduler.checkNow(repository).map((j) => j.id) };
+    const scheduled = this.#scheduler.checkNow(repository);
+    // Repositories without a `check:` schedule have no scheduler job: check them directly (structure only).
+    const covered = new Set(scheduled.map((j) => j.repository));
+    const rest = (repository ? [repository] : Object.keys(this.config.repositories)).filter((r) => !covered.has(r));
+    const direct = rest.map((name) => {
+      const runId = crypto.randomUUID();
+      const meta = { runId, kind: 'check' as const, trigger: 'manual' as const, repository: name, source: null, policy: null, taskId: null };
+      void trackRun(this.#deps(), meta, (restic, ctl) => restic.check({ readDataSubset: null }, ctl));
+      return runId;
+    });
+    return { runIds: [...scheduled.map((j) => j.id), ...direct] };
   }
 
   async cancel(runId: string | null): Promise<void> {
+    // Running runs abort through their signal; scheduled ones still waiting for the repository leave the queue.
     this.#running.cancel(runId);
-    if (runId === null) this.#scheduler.cancel(null);
+    this.#scheduler.cancel(runId);
   }
 
   async pause(until: string | null): Promise<void> {
@@ -299,7 +310,7 @@ class Agent implements AgentCore {
 
   async setupManaged(setup: Parameters<AgentApi['setupManaged']>[0]): Promise<ValidationResult> {
     try {
-      await this.enroll({ url: setup.url, token: setup.enrollmentToken, caFile: setup.caFile, protocol: 'auto', insecureLoopback: false });
+      await this.enroll({ url: setup.url, token: setup.enrollmentToken, caFile: setup.caFile, protocol: 'auto', insecureLoopback: setup.insecureLoopback ?? false });
       return { ok: true };
     } catch (e) {
       return { ok: false, errors: [{ path: 'orchestrator', message: (e as Error).message }] };

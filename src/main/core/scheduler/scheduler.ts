@@ -169,9 +169,12 @@ export class Scheduler {
     this.#tick(false);
   }
 
-  /** Call when the OS reports a wake from sleep (Electron powerMonitor `resume`): re-plans at once. */
+  /**
+   * Call when the OS reports a wake from sleep or a screen unlock (Electron powerMonitor): re-plans at once.
+   * Missed runs are caught up only when the clocks show the machine really slept.
+   */
   wake(): void {
-    this.#tick(true);
+    this.#tick(this.#sleptSinceArm());
   }
 
   /** Call when power or network changed: condition-blocked runs look again now. */
