@@ -9,7 +9,5 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // electron-store does `import electron from 'electron'`; inline it so vi.mock('electron') applies.
-    server: { deps: { inline: ['electron-store'] } },
   },
 });
