@@ -12,6 +12,7 @@ import type { ExecutionResult, LogLine, TaskExecutor, ValidatedTask } from '../.
 import { startReferenceOrchestrator, type AdminTaskView, type ReferenceOrchestrator } from '../../../orchestrator/testing.js';
 import { createFaultProxy, type FaultProxy } from '../../../orchestrator/fault-proxy.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { createRecorder, type Recorder } from './tools.js';
 
 /** Repository credentials handed out with every task; none may leak (I5). */
 export const REPO = {
@@ -129,6 +130,8 @@ export const FAST = {
 export interface World {
   orch: ReferenceOrchestrator;
   proxy: FaultProxy | null;
+  /** Records request and response bodies between the proxy and the orchestrator (`record: true`). */
+  recorder: Recorder | null;
   dir: string;
   dbFile: string;
   db: StateDb;
@@ -142,10 +145,11 @@ export interface World {
 }
 
 /** Starts the reference orchestrator (+ proxy), enrolls an agent and starts it. */
-export async function makeWorld(opts: { proxy?: boolean; server?: Record<string, unknown>; log?: Logger; startAgent?: boolean } = {}): Promise<World> {
+export async function makeWorld(opts: { proxy?: boolean; record?: boolean; server?: Record<string, unknown>; log?: Logger; startAgent?: boolean; agent?: Partial<ManagedAgentOptions> } = {}): Promise<World> {
   const dir = tempDir('rma-managed-');
   const orch = await startReferenceOrchestrator(dir, { options: { ...FAST, ...opts.server } });
-  const proxy = opts.proxy ? await createFaultProxy({ target: orch.url }) : null;
+  const recorder = opts.record ? await createRecorder(orch.url) : null;
+  const proxy = opts.proxy || opts.record ? await createFaultProxy({ target: recorder?.url ?? orch.url }) : null;
   const url = proxy ? proxy.url : orch.url;
   const dbFile = join(dir, 'agent', 'state.db');
   const db = openStateDb(dbFile, orchestratorMigrations);
@@ -155,13 +159,13 @@ export async function makeWorld(opts: { proxy?: boolean; server?: Record<string,
   const executor = new FakeExecutor();
   let dbNow = db;
   const world: World = {
-    orch, proxy, dir, dbFile, db, secrets, executor, agentId, agent: undefined as unknown as ManagedAgent,
+    orch, proxy, recorder, dir, dbFile, db, secrets, executor, agentId, agent: undefined as unknown as ManagedAgent,
     async startAgent(over = {}) {
       if (!dbNow.open) dbNow = openStateDb(dbFile, orchestratorMigrations);
       world.db = dbNow;
       const a = new ManagedAgent({
         url, insecureLoopback: true, db: dbNow, secrets, executor, agentVersion: '0.1.0', startupStaggerMs: 0,
-        log: opts.log ?? silentLogger, failpoint: () => {}, ...over,
+        log: opts.log ?? silentLogger, failpoint: () => {}, ...opts.agent, ...over,
       });
       await a.start();
       world.agent = a;
@@ -170,6 +174,7 @@ export async function makeWorld(opts: { proxy?: boolean; server?: Record<string,
     async close() {
       await world.agent?.abandon().catch(() => {});
       await proxy?.close();
+      await recorder?.close();
       await orch.stop();
       if (world.db.open) world.db.close();
     },
@@ -196,7 +201,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'reje
 export async function settled(w: { orch: ReferenceOrchestrator }, taskId: string, states: string[], ms = 20_000): Promise<AdminTaskView> {
   return until(async () => {
     const t = await w.orch.admin.getTask(taskId);
-    const cur = t.attempts.at(-1);
+    const cur = t.attempts.find((a) => a.lease_id === t.current_lease_id) ?? t.attempts.at(-1);
     return states.includes(t.state) && (!cur || cur.log.complete || cur.state === 'rejected') ? t : null;
   }, ms, `task ${taskId} in ${states.join('|')}`);
 }

@@ -4,6 +4,8 @@ import type { LogLine } from './types.js';
 
 /** Lines kept in memory while admission is throttled, sent after the gap marker. */
 export const RING_LINES = 1000;
+/** Ring lines still admitted when an attempt ends while the spool is over budget. */
+export const FINAL_TAIL_LINES = 100;
 
 interface StreamBuffer {
   readonly stream: LogStream;
@@ -43,12 +45,16 @@ export class LogSpool {
     });
   }
 
-  /** Commits queued lines of one stream (or all) and returns the stream's last admitted seq. */
-  flush(onlyStream?: string): number {
+  /**
+   * Commits queued lines of one stream (or all) and returns the stream's last admitted seq. `final` (the attempt
+   * is over): lines still held back are settled now — a gap marker counts the lost ones and the newest ring lines
+   * follow it (only the last `FINAL_TAIL_LINES` while still over budget) — so nothing is lost silently.
+   */
+  flush(onlyStream?: string, opts: { final?: boolean } = {}): number {
     let last = 0;
     for (const [id, buf] of this.#streams) {
       if (onlyStream && id !== onlyStream) continue;
-      last = this.#flushStream(id, buf);
+      last = this.#flushStream(id, buf, opts.final ?? false);
       if (buf.pending.length === 0 && buf.dropped === 0) this.#streams.delete(id);
     }
     return onlyStream ? (last || this.outbox.lastLogSeq(onlyStream)) : last;
@@ -59,20 +65,10 @@ export class LogSpool {
     return this.#streams.get(streamId)?.dropped ?? 0;
   }
 
-  #flushStream(id: string, buf: StreamBuffer): number {
+  #flushStream(id: string, buf: StreamBuffer, final: boolean): number {
     const admit: Array<Omit<LogEntryWire, 'seq'>> = [];
     const over = () => this.outbox.logBytes + estimate(admit) > this.budgetBytes();
-    if (buf.dropped > 0 && !over()) {
-      // `dropped` counts every line held back; the ring's lines follow the marker, the rest are gone.
-      const lost = buf.dropped - buf.ring.length;
-      admit.push({
-        ts: new Date().toISOString(), mono_ms: Math.round(performance.now() - this.#t0), src: 'agent', level: 'warn',
-        msg: `[${lost} lines dropped: spool budget; the last ${buf.ring.length} follow]`, gap: { dropped: lost },
-      });
-      admit.push(...buf.ring);
-      buf.dropped = 0;
-      buf.ring = [];
-    }
+    if (buf.dropped > 0 && !over()) this.#release(buf, admit, buf.ring.length);
     for (const e of buf.pending) {
       if ((e.level === 'info' || e.level === 'debug') && (buf.dropped > 0 || over())) {
         buf.dropped += 1;
@@ -83,7 +79,24 @@ export class LogSpool {
       admit.push(e);
     }
     buf.pending = [];
+    if (final && buf.dropped > 0) this.#release(buf, admit, over() ? FINAL_TAIL_LINES : buf.ring.length);
     return this.outbox.appendLogs(id, buf.stream, admit);
+  }
+
+  /** Pressure is over (or the stream ends): one gap marker for the lost lines, then the newest `keep` ring lines. */
+  #release(buf: StreamBuffer, admit: Array<Omit<LogEntryWire, 'seq'>>, keep: number): void {
+    const tail = buf.ring.slice(buf.ring.length - Math.min(keep, buf.ring.length));
+    // `dropped` counts every line held back; the tail follows the marker, the rest are gone.
+    const lost = buf.dropped - tail.length;
+    if (lost > 0) {
+      admit.push({
+        ts: new Date().toISOString(), mono_ms: Math.round(performance.now() - this.#t0), src: 'agent', level: 'warn',
+        msg: `[${lost} lines dropped: spool budget; the last ${tail.length} follow]`, gap: { dropped: lost },
+      });
+    }
+    admit.push(...tail);
+    buf.dropped = 0;
+    buf.ring = [];
   }
 }
 

@@ -83,6 +83,10 @@ export class ManagedAgent {
   #rotating = false;
   #message: string | null = null;
   #clockDriftMs = 0;
+  /** Server-measured skew of our wall clock (heartbeat `clock_skew_ms`), null until known. */
+  #serverSkewMs: number | null = null;
+  /** Cuts the poll loop's transient-error backoff when the link comes back (spec §6: reconnect at once). */
+  #pollRetryCut: AbortController | null = null;
   #agentId: string | null;
 
   constructor(opts: ManagedAgentOptions) {
@@ -96,7 +100,10 @@ export class ManagedAgent {
     const fromServer = stored ? TunablesPatchSchema.safeParse(JSON.parse(stored)) : null;
     this.#tun = { ...DEFAULT_TUNABLES, ...(fromServer?.success ? stripUndefined(fromServer.data) : {}), ...opts.tunables };
     this.#hbInterval = this.#tun.heartbeat_interval_s * 1000;
-    this.#link = new Link(() => this.#emit());
+    this.#link = new Link((what) => {
+      if (what === 'online') this.#pollRetryCut?.abort();
+      this.#emit();
+    });
     this.#client = new OrchestratorClient({
       url: opts.url, caFile: opts.caFile ?? null, caPin: this.#outbox.kvGet(KV.caPin), insecureLoopback: opts.insecureLoopback ?? false,
       identity: { agentVersion: opts.agentVersion, resticVersion: opts.resticVersion ?? null, bootId: this.#bootId },
@@ -234,6 +241,7 @@ export class ManagedAgent {
     const b = r.body;
     if (!b) return true;
     if (b.next_heartbeat_s) this.#hbInterval = b.next_heartbeat_s * 1000;
+    if (typeof b.clock_skew_ms === 'number') this.#serverSkewMs = b.clock_skew_ms;
     if (b.config) this.#applyConfig(b.config);
     for (const d of b.tasks) {
       const t = this.#tasks.get(d.lease_id);
@@ -351,7 +359,11 @@ export class ManagedAgent {
       if (r.kind === 'transient' || r.kind === 'overload') {
         const delay = backoff.fail({ offline: this.#link.offline, retryAfterMs: r.retryAfterMs });
         this.#log.debug(`orchestrator poll failed (${r.message}); retrying in ${delay} ms`);
-        await sleep(delay, signal);
+        // Offline, the probe backs off up to 5 min; when a heartbeat gets through, poll again at once. An
+        // overload answer (429/503) keeps its Retry-After.
+        this.#pollRetryCut = new AbortController();
+        await sleep(delay, r.kind === 'transient' ? AbortSignal.any([signal, this.#pollRetryCut.signal]) : signal);
+        this.#pollRetryCut = null;
       } else {
         this.#onAuthProblem(r);
         await sleep(backoff.fail({ offline: true }), signal);
@@ -404,6 +416,7 @@ export class ManagedAgent {
       this.#runTask(new ActiveTask(v.task, {
         client: this.#client, outbox: this.#outbox, link: this.#link, spool: this.#spool, executor: this.#o.executor,
         tunables: () => this.#tun, failpoint: this.#fp, log: this.#log, kick: () => this.#link.wake(),
+        clockSkewMs: () => this.#serverSkewMs,
       }), signal);
     }
   }

@@ -255,6 +255,12 @@ export class Outbox {
     })();
   }
 
+  /** A stream the server truncated keeps only its newest `keep` spooled entries: the tail sent with `final`. */
+  trimLogs(streamId: string, keep: number): void {
+    const max = this.db.prepare<[string], { m: number | null }>('SELECT MAX(seq) AS m FROM orch_log_outbox WHERE stream_id = ?').get(streamId)?.m ?? null;
+    if (max !== null && max > keep) this.#deleteLogs(streamId, max - keep);
+  }
+
   /** A single entry too large for the server (413): keep its seq, cut its message to a marker. */
   shrinkLogEntry(streamId: string, seq: number): void {
     const row = this.db.prepare<[string, number], { entry_json: string }>('SELECT entry_json FROM orch_log_outbox WHERE stream_id = ? AND seq = ?').get(streamId, seq);

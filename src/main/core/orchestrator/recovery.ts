@@ -26,7 +26,7 @@ export async function recoverJournal(d: { outbox: Outbox; executor: TaskExecutor
     const stream: LogStream = { kind: 'task', task_id: row.task_id, lease_id: row.lease_id };
     const before = d.outbox.lastLogSeq(row.lease_id);
     d.spool.add(row.lease_id, stream, { level: 'warn', src: 'agent', msg: `agent restarted; output after seq ${before} may be missing` });
-    const logSeq = d.spool.flush(row.lease_id);
+    const logSeq = d.spool.flush(row.lease_id, { final: true });
     d.outbox.setLogFinal(row.lease_id, stream, logSeq);
     const now = new Date().toISOString();
     d.outbox.putStatus(row.lease_id, row.task_id, {

@@ -2,6 +2,7 @@ import type { Logger } from '../log/logger.js';
 import { Backoff, OUTBOX_BACKOFF, sleep } from './backoff.js';
 import type { CallResult, OrchestratorClient } from './client.js';
 import type { Failpoint } from './failpoints.js';
+import { RING_LINES } from './log-spool.js';
 import type { Link } from './link.js';
 import type { Outbox } from './outbox.js';
 import type { Tunables } from './types.js';
@@ -89,6 +90,11 @@ export class OutboxSender {
     }
     for (const s of this.d.outbox.pendingStreams()) {
       if (signal.aborted) return 'failed';
+      if (s.truncated === 1) {
+        // Past the server's per-task cap only the tail matters: keep the last lines, send them with `final`.
+        this.d.outbox.trimLogs(s.stream_id, RING_LINES);
+        if (s.final_seq === null) continue;
+      }
       const t = this.d.tunables();
       const maxLines = Math.min(this.#batchLines.get(s.stream_id) ?? t.log_batch_max_lines, t.log_batch_max_lines);
       const entries = this.d.outbox.logBatch(s.stream_id, maxLines, t.log_batch_max_bytes);

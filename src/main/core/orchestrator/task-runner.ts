@@ -21,7 +21,12 @@ export interface RunnerDeps {
   readonly log: Logger;
   /** New status or log data is in the outbox. */
   readonly kick: () => void;
+  /** The orchestrator's latest measure of our wall-clock skew (ms), null when unknown. */
+  readonly clockSkewMs?: () => number | null;
 }
+
+/** `forget` is refused above this wall-clock skew: retention decisions depend on snapshot times (spec §12.3, 13). */
+export const FORGET_MAX_SKEW_MS = 3_600_000;
 
 type Phase = 'claiming' | 'claimed' | 'running' | 'cancelling' | 'done';
 
@@ -116,7 +121,8 @@ export class ActiveTask {
       // 409 offer_expired / lease_superseded / task_cancelled, 404, 400…: never start restic.
       this.d.log.info(`orchestrator: claim of ${t.taskId} refused (${r.message}); not running it`);
       if (r.kind === 'bad_request') this.d.outbox.deadLetter('claim', JSON.stringify(doc), r.status, r.problem);
-      this.d.outbox.dropLease(t.leaseId);
+      // Keep the journal row (state `dropped`): the same offer delivered again must not be claimed again.
+      this.d.outbox.dropLease(t.leaseId, true);
       return false;
     }
   }
@@ -125,6 +131,12 @@ export class ActiveTask {
     const t = this.task;
     this.#startedAt = new Date().toISOString();
     if (this.#stop) return this.#finish({ outcome: 'cancelled', exitCode: null, message: 'cancelled before start', snapshotId: null, stats: null });
+    const skew = this.d.clockSkewMs?.() ?? null;
+    if (t.type === 'forget' && skew !== null && Math.abs(skew) > FORGET_MAX_SKEW_MS) {
+      const why = `refusing to forget: this machine's clock is off by ${Math.round(skew / 60_000)} min (more than 1 h) and retention depends on snapshot times; fix the clock (NTP)`;
+      this.d.log.warn(`task ${t.taskId}: ${why}`);
+      return this.#finish({ outcome: 'config-error', exitCode: null, message: why, snapshotId: null, stats: null }, { code: 'clock_skew', retryable: true });
+    }
     this.phase = 'running';
     this.#report('running');
     const line = (l: LogLine) => this.d.spool.add(t.leaseId, this.stream, l);
@@ -158,11 +170,12 @@ export class ActiveTask {
     this.#finish(result);
   }
 
-  #finish(r: ExecutionResult): void {
+  #finish(r: ExecutionResult, error?: { code: string; retryable: boolean }): void {
     const t = this.task;
-    const m = mapOutcome(r, this.#stop);
+    const mapped = mapOutcome(r, this.#stop);
+    const m = error ? { ...mapped, error: { code: error.code, message: r.message, retryable: error.retryable } } : mapped;
     this.d.spool.add(t.leaseId, this.stream, { level: m.state === 'succeeded' ? 'info' : 'warn', src: 'agent', msg: `${t.type} ${m.state}: ${r.message}` });
-    const logSeq = this.d.spool.flush(t.leaseId);
+    const logSeq = this.d.spool.flush(t.leaseId, { final: true });
     this.d.outbox.setLogFinal(t.leaseId, this.stream, logSeq);
     const s = r.stats;
     this.#report(m.state, {
