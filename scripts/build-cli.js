@@ -1,9 +1,10 @@
 // Bundles the headless CLI into dist/cli/ (one file plus lazily loaded chunks): starting `restic-agent`
 // then reads a few files instead of hundreds of modules, which is most of its per-run overhead.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+rmSync('dist/cli', { recursive: true, force: true });
 await build({
   entryPoints: ['src/main/cli.ts'],
   outdir: 'dist/cli',
