@@ -213,9 +213,11 @@ export class Scheduler {
   /** Every schedule with its next and last run. */
   nextRuns(): ScheduleStatus[] {
     const now = this.#clock.now();
-    return [...this.#defs.values()].map((d) => {
+    const defs = this.#started ? [...this.#defs.values()] : jobsFromConfig(this.#config);
+    return defs.map((d) => {
       const st = this.#store.load(d.key, now);
-      const p = this.#plans.get(d.key) ?? null;
+      // Not started (a one-shot `restic-agent status`): show what a start would plan.
+      const p = this.#plans.get(d.key) ?? (this.#started ? null : initialPlan(d, st, now, this.#config.agent.id, this.#catchUpDelay()));
       const next = p ? wakeAt(p) : null;
       return {
         key: d.key,
