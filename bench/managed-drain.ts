@@ -11,7 +11,8 @@
  *
  * Measured from the restart: time to the first answered request (reconnect), and time until the admin API shows the
  * final status AND a complete task log (every line up to the terminal `log_seq` acknowledged, none dropped) —
- * i.e. the outbox has drained; plus the peak requests per second over any 1 s window during the drain.
+ * i.e. the outbox has drained; plus the peak requests per second over any 1 s window during the drain, and how
+ * long a task created right after the drain waits to be claimed (is the long poll back?).
  *
  * Default outage 10 minutes (the issue's figure); `BENCH_DRAIN_OUTAGE_S=60` for a quick run.
  * Standalone: `node --import tsx bench/managed-drain.ts`.
@@ -98,6 +99,10 @@ export default async function managedDrain(
       return log?.complete ? { t, log, at: performance.now() - t0, n: proxy.log.length - from } : null;
     }, 'the outbox to drain (final status + complete log)', 900_000, 50);
     clearInterval(sampler);
+    // A new task right after the drain: is the long poll back too, or still in its offline backoff (cap 300 s)?
+    const probe = await stack.createTask('check', {});
+    const probeDone = await stack.waitTerminal(probe.task_id, 900_000);
+    const probeDispatch = Date.parse(probeDone.attempts.at(-1)?.claimed_at ?? '') - Date.parse(probe.created_at);
 
     const requests = proxy.log.slice(from, from + done.n);
     let peak = 0;
@@ -123,6 +128,7 @@ export default async function managedDrain(
       { name: 'peak requests per second during drain (1 s window)', value: peak, unit: 'req/s', target: `≤ drain_max_rps (5) + heartbeat/poll` },
       { name: 'requests until drained', value: requests.length, unit: 'req' },
       { name: 'log lines delivered (complete, gapless)', value: entries.length, unit: 'lines' },
+      { name: 'first task after the drain: created → claimed', value: probeDispatch / 1000, unit: 's' },
       { name: 'status reports delivered', value: att.reports.length, unit: 'reports' },
       { name: 'outage (incl. extension until restic exited)', value: outage, unit: 's', target: `${outageS} (BENCH_DRAIN_OUTAGE_S)` },
     ];
