@@ -96,7 +96,10 @@ export function onLeaseChanged(ctx: Ctx, leaseId: string): void {
     }
     return;
   }
-  if (s === 'failed' || s === 'lost') {
+  // An attempt the agent cancelled on its own (graceful shutdown, §8.3: `cancelled` + retryable `agent_shutdown`)
+  // was not cancelled by anyone who wants it gone: it is retried like a failure.
+  const selfCancelled = s === 'cancelled' && task.cancel_requested_at === null && (errorOf(lease.status_json) as { retryable?: unknown } | null)?.retryable === true;
+  if (s === 'failed' || s === 'lost' || selfCancelled) {
     const err = errorOf(lease.status_json);
     const code = s === 'lost' ? 'lost' : typeof err?.code === 'string' ? err.code : 'failed';
     const retryable = RETRYABLE[task.type]?.has(code) ?? false;

@@ -247,10 +247,11 @@ export class Outbox {
     return { ok: true };
   }
 
-  /** Server truncated the stream (`truncated: true`): stop sending its queued lines. */
-  truncateLogs(streamId: string): void {
+  /** Closes a stream: drop its queued lines except the newest `keepTail` (the server truncated it, or gave up on it). */
+  truncateLogs(streamId: string, keepTail = 0): void {
     this.db.transaction(() => {
-      this.#deleteLogs(streamId, Number.MAX_SAFE_INTEGER);
+      const max = this.db.prepare<[string], { m: number | null }>('SELECT MAX(seq) AS m FROM orch_log_outbox WHERE stream_id = ?').get(streamId)?.m ?? 0;
+      this.#deleteLogs(streamId, max - keepTail);
       this.db.prepare('UPDATE orch_log_cursor SET truncated = 1 WHERE stream_id = ?').run(streamId);
     })();
   }

@@ -111,7 +111,11 @@ export class OutboxSender {
         // The server stored the batch; a crash here resends it (same seqs, deduped by the server's hwm).
         this.d.failpoint?.('mid_log_batch');
         this.d.outbox.ackLogs(s.stream_id, r.body.ack_seq);
-        if (r.body.truncated) this.d.outbox.truncateLogs(s.stream_id);
+        // Past the per-task cap: keep only the tail, sent with `final` when the attempt ends (spec §5.6).
+        if (r.body.truncated) this.d.outbox.truncateLogs(s.stream_id, RING_LINES);
+        // A batch halved after a 413 grows back once batches get through again.
+        const halved = this.#batchLines.get(s.stream_id);
+        if (halved !== undefined) this.#batchLines.set(s.stream_id, Math.min(t.log_batch_max_lines, halved * 2));
         if (r.body.cancel_requested && leaseId) this.d.onLease(leaseId, 'cancel');
         continue;
       }
