@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../src/main/core/orchestrator/outbox.js';
 import { REPO, assertInvariants, makeWorld, settled, until, type World } from './harness.js';
-import { addAgent, agentCall } from './tools.js';
+import { addAgent, agentCall, captureLog } from './tools.js';
 
 /** §12.3 scenarios 2, 3, 4, 5, 7, 8, 9: the network and the server misbehave around a running agent. */
 let w: World | undefined;
@@ -123,7 +123,11 @@ describe('managed agent: network and server faults (§12.3)', () => {
     const entries = (await w.orch.admin.getLogs(task.task_id)).attempts[0]!.entries;
     const dropped = entries.reduce((n, e) => n + ((e as { gap?: { dropped: number } }).gap?.dropped ?? 0), 0);
     expect(dropped, 'lines counted in gap markers').toBeGreaterThan(0);
-    // The poll probe does not stay in its offline backoff: a new task is taken within seconds.
+    // The poll probe does not stay in its offline backoff (up to 5 min): it polls again right after reconnecting
+    // (a long poll answers within poll_wait_max_s = 2 s).
+    const firstPoll = w.recorder!.log.find((r) => r.t >= healedAt && r.path.endsWith('/tasks'));
+    expect(firstPoll, 'a poll answered soon after the heal').toBeDefined();
+    expect(firstPoll!.t - healedAt, 'first poll answer after heal (ms)').toBeLessThan(4500);
     w.executor.plan = { durationMs: 200, logLines: 2 };
     const next = await backup(w);
     await settled(w, next.task_id, ['succeeded'], 8000);
@@ -147,13 +151,15 @@ describe('managed agent: network and server faults (§12.3)', () => {
   });
 
   it('scenario 8a: the same offer in two polls (slow claim, spare capacity) → deduped by lease_id, one run', async () => {
-    w = await makeWorld({ record: true, agent: { maxConcurrentTasks: 2 } });
+    const log = captureLog();
+    w = await makeWorld({ record: true, log, agent: { maxConcurrentTasks: 2 } });
     w.proxy!.addRule({ method: 'POST', path: /\/status$/, bodyMatch: (b) => b.includes('"state":"claimed"'), action: { kind: 'delay', ms: 2500 }, times: 1 });
     const task = await backup(w);
     const done = await settled(w, task.task_id, ['succeeded'], 20_000);
     const lease = done.attempts[0]!.lease_id;
     expect(w.recorder!.log.filter((r) => r.path.endsWith('/tasks') && r.res.includes(lease)).length).toBeGreaterThanOrEqual(2);
     expect(w.executor.audit).toHaveLength(1);
+    expect(log.lines.filter((l) => l.startsWith('error')), 'errors logged').toEqual([]);
     await assertInvariants(w, [task.task_id]);
   });
 
