@@ -23,6 +23,7 @@ export interface TrackOptions {
   readonly tap?: (e: ResticEvent) => void;
   readonly timeoutMs?: number;
   readonly cancelGraceMs?: number;
+  readonly onSpawn?: (pid: number) => void;
 }
 
 /** The dependencies every tracked run shares. */
@@ -121,6 +122,7 @@ function control(deps: TrackerDeps, runId: string, signal: AbortSignal, lowPrior
     stallTimeoutMs: restic.stallTimeoutMs || undefined,
     cancelGraceMs: opts.cancelGraceMs ?? restic.cancelGraceMs,
     lowPriority,
+    onSpawn: opts.onSpawn,
     onEvent: (e) => {
       opts.tap?.(e);
       if (e.type === 'progress') {

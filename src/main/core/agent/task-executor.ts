@@ -3,6 +3,7 @@ import type { RepoAccess, Retention } from '../config/types.js';
 import type { ExecutionResult, LogLine, TaskExecutor, ValidatedTask } from '../orchestrator/types.js';
 import type { RmExecTask, RmLogLine, RmTaskExecutor } from '../restic-monitor/types.js';
 import type { BackupResult, Restic, ResticEvent, ResticResult, RunControl } from '../restic/restic.js';
+import { killOrphan, processStartTime } from './orphans.js';
 import { trackRun, type TrackerDeps } from './run-tracker.js';
 
 /** A managed task in dialect-neutral terms: what restic must do, against which repository. */
@@ -27,6 +28,7 @@ export interface ManagedTask {
 
 interface Ctl {
   readonly signal: AbortSignal;
+  onSpawn?(pid: number): void;
   onProgress(p: Progress): void;
   onEvent(e: Exclude<ResticEvent, { type: 'progress' }>): void;
 }
@@ -61,6 +63,7 @@ export async function runManagedTask(deps: TrackerDeps, t: ManagedTask, ctl: Ctl
       signal: ctl.signal,
       timeoutMs: t.timeoutMs,
       cancelGraceMs: t.cancelGraceMs,
+      onSpawn: ctl.onSpawn,
       tap: (e) => (e.type === 'progress' ? ctl.onProgress(e.progress) : ctl.onEvent(e)),
     },
   );
@@ -145,6 +148,7 @@ export function v1Executor(deps: () => TrackerDeps): TaskExecutor {
     execute: (task, ctl) =>
       runManagedTask(deps(), fromV1(task), {
         signal: ctl.signal,
+        onSpawn: (pid) => ctl.onSpawn?.(pid, processStartTime(pid)),
         onProgress: (p) => ctl.onProgress(p),
         onEvent: (e) => {
           const line: LogLine =
@@ -155,6 +159,7 @@ export function v1Executor(deps: () => TrackerDeps): TaskExecutor {
         },
       }),
     findSnapshotForTask: (task) => snapshotByTag(deps(), fromV1(task).access, `task=${task.taskId}`),
+    killOrphan,
   };
 }
 

@@ -24,6 +24,8 @@ export interface RunControl {
   cancelGraceMs?: number;
   onEvent?: (e: ResticEvent) => void;
   lowPriority?: boolean;
+  /** restic's pid, once it runs (with a low-priority wrapper, nice/ionice exec into restic: same pid). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Live events of a run. `log` carries every non-JSON line, redacted. */
@@ -282,6 +284,7 @@ export class Restic {
         timeoutMs: ctl.timeoutMs,
         stallTimeoutMs: ctl.stallTimeoutMs,
         cancelGraceMs: ctl.cancelGraceMs,
+        onSpawn: ctl.onSpawn,
         onText: (line, stream) => this.#text(line, stream, ctl),
         onJson: (ev) => {
           if (ev.kind === 'progress') ctl.onEvent?.({ type: 'progress', progress: ev.progress });

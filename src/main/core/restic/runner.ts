@@ -27,6 +27,8 @@ export interface RunSpec {
   readonly onJson?: (ev: JsonEvent, obj: unknown, stream: 'stdout' | 'stderr') => void;
   /** A non-JSON line, already cleaned and redacted. */
   readonly onText?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called once restic runs (crash recovery journals the pid to find an orphan later). */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 /** What came out of the process, before classification. */
@@ -121,6 +123,7 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
 
   return new Promise<RawRun>((resolve) => {
     const child = spawn(cmd ?? spec.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...spec.env }, windowsHide: true });
+    if (child.pid !== undefined) spec.onSpawn?.(child.pid);
     const timers: NodeJS.Timeout[] = [];
     let stallTimer: NodeJS.Timeout | undefined;
     let spawnError: string | null = null;
