@@ -29,9 +29,9 @@ const SID = fileURLToPath(new URL('../vendor/restic-sid/usr/bin/restic', import.
 /** Task states after which nothing changes any more. */
 export const TERMINAL_STATES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'rejected', 'deleted']);
 
-/** The newest restic available: `vendor/restic-sid` (scripts/setup.sh) when present, else `restic` on PATH. */
+/** `$BENCH_RESTIC` if set, else the newest restic available: `vendor/restic-sid` (scripts/setup.sh), else `restic` on PATH. */
 export function resticBinary(): string {
-  return existsSync(SID) ? SID : 'restic';
+  return process.env.BENCH_RESTIC || (existsSync(SID) ? SID : 'restic');
 }
 
 /** Runs restic against `repo` with the password in the environment (never in argv); returns stdout. */
