@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionResult, TaskExecutor, ValidatedTask } from '../../../src/main/core/orchestrator/types.js';
+import { alive, processStartTime } from '../../../src/main/core/agent/orphans.js';
 
 /** How the fake restic process behaves (read from `<dir>/plan.json` at every start, so tests can change it). */
 export interface ProcPlan {
@@ -28,25 +29,7 @@ export interface ProcAuditEvent {
 const FAKE = fileURLToPath(new URL('./fake-restic.mjs', import.meta.url));
 const DEFAULT_PLAN: ProcPlan = { durationMs: 400, lines: 5, exitCode: 0, sigint: 'fast' };
 
-/** Linux process start time (clock ticks since boot, field 22 of /proc/<pid>/stat); null when gone. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** True while `pid` exists and is not a zombie. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { alive, processStartTime };
 
 /** Reads a JSONL file (missing = empty). */
 export function readJsonl<T>(file: string): T[] {

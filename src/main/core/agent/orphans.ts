@@ -13,7 +13,8 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
-function alive(pid: number): boolean {
+/** True while `pid` exists and is not a zombie. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {
