@@ -28,7 +28,10 @@ describe('managed agent: network and server faults (§12.3)', () => {
     await until(() => term.hits === 1, 10_000, 'terminal applied, answer lost');
     await w.orch.restart(300);
     const done = await settled(w, task.task_id, ['succeeded'], 30_000);
-    const terminal = w.recorder!.log.filter((r) => r.path.endsWith('/status') && r.req.includes('"state":"succeeded"'));
+    // The server already holds the terminal state: wait for the agent's retry of the same document.
+    const terminals = () => w!.recorder!.log.filter((r) => r.path.endsWith('/status') && r.req.includes('"state":"succeeded"'));
+    await until(() => terminals().length >= 2, 30_000, 'the terminal status retried after the lost response');
+    const terminal = terminals();
     expect(terminal.length).toBeGreaterThanOrEqual(2);
     expect(terminal[0]!.req).toBe(terminal.at(-1)!.req); // same (lease, seq) document
     expect(JSON.parse(terminal.at(-1)!.res)).toMatchObject({ duplicate: true, applied: false });
