@@ -12,7 +12,7 @@ import type { AgentConfig } from '../config/types.js';
 import { writeConfigFile } from '../config/write.js';
 import { LogHub } from '../log/logger.js';
 import { currentPlatformPaths } from '../paths.js';
-import { detectResticVersion, type ResticVersion } from '../restic/restic.js';
+import { detectResticVersion, type ResticVersion, versionNumber } from '../restic/restic.js';
 import { RepoQueue } from '../scheduler/repo-queue.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { openSecretStore } from '../secrets/open-secret-store.js';
@@ -25,7 +25,7 @@ import { orchestratorMigrations } from '../orchestrator/outbox.js';
 import { rmMigrations } from '../restic-monitor/store.js';
 import type { EnrollRequest } from './enroll.js';
 import { EventHub } from './event-hub.js';
-import { createFreshnessWatchdog, FRESHNESS_INTERVAL_MS, watchedSources } from './freshness.js';
+import { createFreshnessWatchdog, FRESHNESS_INTERVAL_MS, logAlert, watchedSources } from './freshness.js';
 import type { StalenessWatchdog } from '../scheduler/staleness.js';
 import type { ManagedLink } from './managed.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
@@ -128,7 +128,7 @@ class Agent implements AgentCore {
       // A new snapshot changes the source's age: re-read it (one `snapshots` per repository).
       if (f.job.kind === 'backup' && (f.outcome === 'success' || f.outcome === 'partial')) void this.#freshness.check().then(() => this.#events.statusChanged());
     });
-    scheduler.on('alert', (a) => this.logs[a.severity === 'info' ? 'info' : a.severity === 'warning' ? 'warn' : 'error'](a.message));
+    scheduler.on('alert', (a) => logAlert(this.logs, a));
     scheduler.on('condition-blocked', (b) => this.logs.info(`waiting to back up ${b.source ?? b.repository}: ${b.reasons.join('; ')}`));
     return scheduler;
   }
@@ -139,7 +139,7 @@ class Agent implements AgentCore {
     this.#scheduler.start();
     if (this.config.sources.length > 0) this.#freshness.start(FRESHNESS_INTERVAL_MS);
     await this.#startManaged();
-    this.logs.info(`agent started (restic ${this.version.major}.${this.version.minor}.${this.version.patch}, secrets in ${this.secrets.backend}, ${this.config.sources.length} source(s))`);
+    this.logs.info(`agent started (restic ${versionNumber(this.version)}, secrets in ${this.secrets.backend}, ${this.config.sources.length} source(s))`);
   }
 
   async #startManaged(): Promise<void> {
@@ -156,7 +156,7 @@ class Agent implements AgentCore {
       state: this.#state,
       logs: this.logs,
       agentVersion: AGENT_VERSION,
-      resticVersion: `${this.version.major}.${this.version.minor}.${this.version.patch}`,
+      resticVersion: versionNumber(this.version),
       deps: () => this.#deps(),
       onChange: () => this.#events.statusChanged(),
     }).catch((e: Error) => {

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { editConfigFile } from '../config/edit.js';
 import { registerSecret } from '../log/redact.js';
 import { enroll } from '../orchestrator/enrollment.js';
 import { RM_TOKEN_ACCOUNT } from '../restic-monitor/api.js';
 import { detectDialect, type Dialect } from '../restic-monitor/probe.js';
-import type { ResticVersion } from '../restic/restic.js';
+import { readCaFile } from './managed.js';
+import { type ResticVersion, versionNumber } from '../restic/restic.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { StateDb } from '../state/db.js';
 
@@ -34,7 +34,7 @@ interface EnrollContext {
  */
 export async function enrollAgent(e: EnrollRequest, ctx: EnrollContext): Promise<{ agentId: string | null; dialect: Dialect }> {
   registerSecret(e.token);
-  const ca = e.caFile ? await readFile(e.caFile, 'utf8') : null;
+  const ca = await readCaFile(e.caFile);
   const dialect = e.protocol === 'auto' ? await detectDialect(e.url, { insecureLoopback: e.insecureLoopback, ca }) : e.protocol;
   let agentId: string | null = null;
   if (dialect === 'v1') {
@@ -46,7 +46,7 @@ export async function enrollAgent(e: EnrollRequest, ctx: EnrollContext): Promise
       secrets: ctx.secrets,
       db: ctx.db,
       agentVersion: ctx.agentVersion,
-      resticVersion: `${ctx.version.major}.${ctx.version.minor}.${ctx.version.patch}`,
+      resticVersion: versionNumber(ctx.version),
       hostname: ctx.hostname,
       signal: AbortSignal.timeout(120_000),
     });

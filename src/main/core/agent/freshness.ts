@@ -1,9 +1,17 @@
 import type { AgentConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { SnapshotRecord } from '../restic/restic.js';
+import type { SchedulerAlert } from '../scheduler/events.js';
 import { StalenessWatchdog, type WatchedSource } from '../scheduler/staleness.js';
 import type { AgentStateStore } from '../state/agent-state.js';
 import type { RepositoryRegistry } from './repositories.js';
+
+const LEVEL = { info: 'info', warning: 'warn', error: 'error' } as const;
+
+/** Logs a scheduler or watchdog alert at the level its severity asks for. */
+export function logAlert(log: Logger, alert: SchedulerAlert): void {
+  log[LEVEL[alert.severity]](alert.message);
+}
 
 /** How often the repositories are read for the age of each source's newest snapshot. */
 export const FRESHNESS_INTERVAL_MS = 60 * 60_000;
@@ -41,6 +49,6 @@ export function createFreshnessWatchdog(
     state,
     watchedSources(config()),
   );
-  watchdog.on('alert', (a) => log[a.severity === 'info' ? 'info' : a.severity === 'warning' ? 'warn' : 'error'](a.message));
+  watchdog.on('alert', (a) => logAlert(log, a));
   return watchdog;
 }

@@ -77,7 +77,7 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
     db: ctx.db,
     secrets: ctx.secrets,
     insecureLoopback: o.insecureLoopback,
-    ca: o.caFile ? await readFile(o.caFile, 'utf8') : null,
+    ca: await readCaFile(o.caFile),
     executor: restMonitorExecutor(ctx.deps),
     resolveRepository: (repo) => {
       const local = matchRepository(ctx.config.repositories, repo);
@@ -102,13 +102,21 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
   };
 }
 
+/** The PEM of `orchestrator.ca_file` (null when none), with an error that names the setting. */
+export async function readCaFile(path: string | null): Promise<string | null> {
+  if (!path) return null;
+  return readFile(path, 'utf8').catch((e: Error) => {
+    throw new Error(`orchestrator.ca_file: cannot read ${path}: ${e.message}`);
+  });
+}
+
 /** `protocol: auto` probes once and remembers the answer in the state DB. */
 async function chooseDialect(ctx: ManagedContext, o: OrchestratorConfig): Promise<Dialect> {
   if (o.protocol !== 'auto') return o.protocol;
   const key = `orchestrator-dialect:${o.url}`;
   const known = ctx.state.get(key, dialectSchema);
   if (known) return known;
-  const found = await detectDialect(o.url, { insecureLoopback: o.insecureLoopback, ca: o.caFile ? await readFile(o.caFile, 'utf8') : null });
+  const found = await detectDialect(o.url, { insecureLoopback: o.insecureLoopback, ca: await readCaFile(o.caFile) });
   ctx.state.set(key, found);
   ctx.logs.info(`orchestrator at ${o.url} speaks ${found === 'v1' ? 'protocol v1' : 'the restic-monitor API'} (remembered)`);
   return found;

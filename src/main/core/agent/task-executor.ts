@@ -1,8 +1,9 @@
-import type { BackupStats, Progress, RunKind } from '../../../shared/model/run.js';
+import type { Progress, RunKind } from '../../../shared/model/run.js';
 import type { RepoAccess, Retention } from '../config/types.js';
 import type { ExecutionResult, LogLine, TaskExecutor, ValidatedTask } from '../orchestrator/types.js';
-import type { RmExecTask, RmLogLine, RmTaskExecutor } from '../restic-monitor/types.js';
-import type { BackupResult, Restic, ResticEvent, ResticResult, RunControl } from '../restic/restic.js';
+import { repositoryMatchKey } from '../restic-monitor/task.js';
+import type { RmExecTask, RmTaskExecutor } from '../restic-monitor/types.js';
+import type { Restic, ResticEvent, ResticResult, RunControl } from '../restic/restic.js';
 import { killOrphan, processStartTime } from './orphans.js';
 import { trackRun, type TrackerDeps } from './run-tracker.js';
 
@@ -40,7 +41,7 @@ interface Ctl {
  */
 export async function runManagedTask(deps: TrackerDeps, t: ManagedTask, ctl: Ctl): Promise<ExecutionResult> {
   const repository = queueKey(deps, t.access.url);
-  const op = async (restic: Restic, rc: RunControl): Promise<ResticResult & { snapshotId?: string | null; stats?: BackupStats | null }> => {
+  const op = async (restic: Restic, rc: RunControl): Promise<ResticResult> => {
     if (t.unlockFirst) await restic.unlock();
     switch (t.kind) {
       case 'backup':
@@ -55,7 +56,7 @@ export async function runManagedTask(deps: TrackerDeps, t: ManagedTask, ctl: Ctl
         return restic.forget({ retention: t.retention ?? {}, prune: t.pruneAfterForget, host: t.forgetHost ?? undefined, tags: [...t.tags] }, rc);
     }
   };
-  const { record, result } = await trackRun(
+  const { record } = await trackRun(
     deps,
     { kind: t.kind, trigger: 'task', repository, source: t.paths.join(', ') || null, policy: null, taskId: t.taskId, access: t.access },
     op,
@@ -67,13 +68,13 @@ export async function runManagedTask(deps: TrackerDeps, t: ManagedTask, ctl: Ctl
       tap: (e) => (e.type === 'progress' ? ctl.onProgress(e.progress) : ctl.onEvent(e)),
     },
   );
-  const backup = result && 'snapshotId' in result ? (result as BackupResult) : null;
   return {
     outcome: record.outcome ?? 'failed',
     exitCode: record.exitCode,
     message: record.message ?? '',
-    snapshotId: backup?.snapshotId ?? null,
-    stats: backup?.stats ?? null,
+    // trackRun already put the backup's snapshot and totals into the history record.
+    snapshotId: record.snapshotId,
+    stats: record.stats,
   };
 }
 
@@ -83,9 +84,17 @@ export async function snapshotByTag(deps: TrackerDeps, access: RepoAccess, tag: 
   return found.sort((a, b) => b.time.localeCompare(a.time))[0]?.id ?? null;
 }
 
+/** The configured repository's name when the task's URL is one of ours (same queue as local runs), else the URL. */
 function queueKey(deps: TrackerDeps, url: string): string {
-  const same = Object.values(deps.config.repositories).find((r) => r.url.replace(/\/+$/, '') === url.replace(/\/+$/, ''));
-  return same?.name ?? url;
+  const key = repositoryMatchKey(url);
+  return Object.values(deps.config.repositories).find((r) => repositoryMatchKey(r.url) === key)?.name ?? url;
+}
+
+/** A restic log or per-file error event as one line for an orchestrator's log stream. */
+function eventLine(e: Exclude<ResticEvent, { type: 'progress' }>): { level: LogLine['level']; stream: 'stdout' | 'stderr'; text: string } {
+  return e.type === 'log'
+    ? { level: e.level, stream: e.stream, text: e.line }
+    : { level: 'warn', stream: 'stderr', text: `${e.error.item}: ${e.error.message}` };
 }
 
 const KEEP: ReadonlyArray<[keyof NonNullable<Extract<ValidatedTask['params'], { type: 'forget' }>['keep']>, keyof Retention]> = [
@@ -140,8 +149,6 @@ export function fromRestMonitor(task: RmExecTask): ManagedTask {
   };
 }
 
-const LEVEL = { debug: 'debug', info: 'info', warn: 'warn', error: 'error' } as const;
-
 /** The v1 client's executor over the agent core. */
 export function v1Executor(deps: () => TrackerDeps): TaskExecutor {
   return {
@@ -151,11 +158,8 @@ export function v1Executor(deps: () => TrackerDeps): TaskExecutor {
         onSpawn: (pid) => ctl.onSpawn?.(pid, processStartTime(pid)),
         onProgress: (p) => ctl.onProgress(p),
         onEvent: (e) => {
-          const line: LogLine =
-            e.type === 'log'
-              ? { level: LEVEL[e.level], src: `restic.${e.stream}`, msg: e.line }
-              : { level: 'warn', src: 'restic.stderr', msg: `${e.error.item}: ${e.error.message}` };
-          ctl.onLog(line);
+          const { level, stream, text } = eventLine(e);
+          ctl.onLog({ level, src: `restic.${stream}`, msg: text });
         },
       }),
     findSnapshotForTask: (task) => snapshotByTag(deps(), fromV1(task).access, `task=${task.taskId}`),
@@ -171,11 +175,8 @@ export function restMonitorExecutor(deps: () => TrackerDeps): RmTaskExecutor {
         signal: ctl.signal,
         onProgress: (p) => ctl.onProgress(p),
         onEvent: (e) => {
-          const line: RmLogLine =
-            e.type === 'log'
-              ? { time: new Date().toISOString(), stream: e.stream, text: e.line }
-              : { time: new Date().toISOString(), stream: 'stderr', text: `${e.error.item}: ${e.error.message}` };
-          ctl.onLog(line);
+          const { stream, text } = eventLine(e);
+          ctl.onLog({ time: new Date().toISOString(), stream, text });
         },
       }),
     findSnapshotForTask: (task) => snapshotByTag(deps(), task.access, task.reconcileTag),

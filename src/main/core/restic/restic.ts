@@ -13,7 +13,7 @@ import { parseSnapshots, parseForget, parseStats, type SnapshotRecord } from './
 import { capabilities, type ResticCapabilities, type ResticVersion } from './version.js';
 
 export type { ResticVersion } from './version.js';
-export { detectResticVersion, capabilities } from './version.js';
+export { detectResticVersion, capabilities, versionNumber } from './version.js';
 export type { SnapshotRecord } from './docs.js';
 
 /** How a caller controls one run. */

@@ -8,6 +8,11 @@ export interface ResticVersion {
   patch: number;
 }
 
+/** `0.19.1`: the version as reported to people and orchestrators. */
+export function versionNumber(v: ResticVersion): string {
+  return `${v.major}.${v.minor}.${v.patch}`;
+}
+
 /** What the detected restic binary supports (docs/restic-cli.md §1). */
 export interface ResticCapabilities {
   /** `init --json` prints `{"message_type":"initialized"}`. */
