@@ -4,6 +4,7 @@ import type { DesktopSettings, RepositoryProbe, RepositorySetup, StandaloneSetup
 import type { RunRecord } from '../../../shared/model/run.js';
 import type { OneShot } from '../agent-core.js';
 import { validateConfigText } from '../config/load.js';
+import { looksLikeSecretEnv } from '../config/normalise.js';
 import type { AgentConfig, SourceConfig } from '../config/types.js';
 import { writeConfigFile } from '../config/write.js';
 import { registerSecret } from '../log/redact.js';
@@ -54,8 +55,6 @@ export async function probeRepository(repos: RepositoryRegistry, setup: Reposito
   return { reachable: p.state !== 'unreachable', state: p.state, message: p.message };
 }
 
-const SECRET_ENV = /SECRET|PASSWORD|TOKEN|KEY$|_KEY_|ACCOUNT_KEY/i;
-
 /**
  * Saves the wizard's standalone setup: the password (and secret backend credentials) go to the SecretStore,
  * the rest to the YAML file; a missing repository is initialised first when asked to.
@@ -78,7 +77,8 @@ export async function setupStandalone(
   const env: Record<string, string> = {};
   const secretEnv: string[] = [];
   for (const [name, value] of Object.entries(setup.repository.env)) {
-    if (SECRET_ENV.test(name)) {
+    // The same rule the config applies, so the file the wizard writes never warns about its own env.
+    if (looksLikeSecretEnv(name)) {
       await ctx.secrets.set(`repo:default:env:${name}`, value);
       secretEnv.push(name);
     } else env[name] = value;

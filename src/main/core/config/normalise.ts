@@ -115,14 +115,19 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
   return issues;
 }
 
-const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL/i;
+const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_KEY|ACCOUNT_KEY|PRIVATE_KEY|CREDENTIAL/i;
+
+/** Whether a backend variable holds a secret (belongs in `secret_env`); key ids such as AWS_ACCESS_KEY_ID do not. */
+export function looksLikeSecretEnv(name: string): boolean {
+  return SECRET_NAME.test(name) && name !== 'AWS_ACCESS_KEY_ID';
+}
 
 /** Things that work but deserve a word: secrets in plain `env`, a legacy token in the file. */
 export function configWarnings(raw: RawConfig): string[] {
   const warnings: string[] = [];
   for (const [, { raw: repo, path }] of repositoriesOf(raw)) {
     for (const key of Object.keys(repo.env ?? {})) {
-      if (SECRET_NAME.test(key) && key !== 'AWS_ACCESS_KEY_ID') {
+      if (looksLikeSecretEnv(key)) {
         warnings.push(`${path}.env.${key} looks like a secret stored in plain text: list it under secret_env and store the value with the agent (account repo:<name>:env:${key})`);
       }
     }
