@@ -14,7 +14,8 @@ import { formatRun, formatSnapshots, formatStatus } from './cli/format.js';
 import type { AgentCore, OneShot } from './core/agent-core.js';
 import { createAgentCore } from './core/agent/agent.js';
 import { AGENT_VERSION } from './core/agent/version.js';
-import { ConfigError, validateConfigText } from './core/config/load.js';
+import { checkPaths } from './core/config/check-paths.js';
+import { ConfigError, readConfigText, validateConfigText } from './core/config/load.js';
 import { parseDuration } from './core/config/units.js';
 import { writeConfigFile } from './core/config/write.js';
 import { formatHuman } from './core/log/logger.js';
@@ -26,6 +27,7 @@ interface GlobalOpts {
   json?: boolean;
   logFormat: 'text' | 'json';
   quiet?: boolean;
+  recover: boolean;
 }
 
 const program = new Command('restic-agent')
@@ -35,6 +37,7 @@ const program = new Command('restic-agent')
   .option('--json', 'machine-readable output on stdout')
   .addOption(new Option('--log-format <format>', 'log lines on stderr').choices(['text', 'json']).default('text'))
   .option('-q, --quiet', 'no log lines on stderr (errors still shown)')
+  .option('--no-recover', 'refuse to start when the state database is damaged (default: move it aside and start fresh)')
   .exitOverride()
   .configureOutput({ outputError: (s, write) => write(s) });
 
@@ -57,7 +60,7 @@ function printLog(e: LogEntry): void {
 
 async function withAgent<T>(fn: (agent: AgentCore) => Promise<T>, opts: { demoIfMissing?: boolean; emptyIfMissing?: boolean } = {}): Promise<T> {
   if (opts.emptyIfMissing && !existsSync(configPath())) await writeConfigFile(configPath(), '# restic-agent configuration (see docs/configuration.md)\n');
-  const agent = await createAgentCore({ configPath: configPath(), schedule: false, createDemoIfMissing: opts.demoIfMissing ?? false, onLog: printLog });
+  const agent = await createAgentCore({ configPath: configPath(), schedule: false, createDemoIfMissing: opts.demoIfMissing ?? false, recoverCorruptState: globals().recover, onLog: printLog });
   try {
     return await fn(agent);
   } finally {
@@ -104,7 +107,7 @@ program
   .command('run')
   .description('run the agent in the foreground: schedules, retention and checks (creates a demo config on first run)')
   .action(act(async () => {
-    const agent = await createAgentCore({ configPath: configPath(), schedule: true, createDemoIfMissing: true, onLog: printLog });
+    const agent = await createAgentCore({ configPath: configPath(), schedule: true, createDemoIfMissing: true, recoverCorruptState: globals().recover, onLog: printLog });
     if (agent.createdDemo) {
       const status = await agent.getStatus();
       process.stderr.write(
@@ -249,9 +252,18 @@ config
   .description('validate a config file (default: the active one)')
   .action(act(async (file?: string) => {
     const path = file ?? configPath();
-    const result = validateConfigText(await readFile(path, 'utf8'), path);
-    output(result.ok ? { ok: true } : result, () => (result.ok ? `${path}: valid` : result.errors.map((e) => `${path}: ${e.path || '(file)'}: ${e.message}`).join('\n')));
-    return result.ok ? EXIT.ok : EXIT.configError;
+    const text = await readConfigText(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') throw new ConfigError(path, [{ path: '', message: `cannot read config file ${path}: it does not exist` }]);
+      throw e;
+    });
+    const parsed = validateConfigText(text, path);
+    const paths = parsed.ok ? checkPaths(parsed.config) : { errors: [], warnings: [] };
+    const errors = parsed.ok ? paths.errors : parsed.errors;
+    const warnings = parsed.ok ? [...parsed.warnings, ...paths.warnings] : [];
+    output(errors.length ? { ok: false, errors } : { ok: true, warnings }, () =>
+      errors.length ? new ConfigError(path, errors).format() : [`${path}: valid`, ...warnings.map((w) => `  warning: ${w}`)].join('\n'),
+    );
+    return errors.length ? EXIT.configError : EXIT.ok;
   }));
 config
   .command('path')

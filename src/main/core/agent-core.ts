@@ -16,6 +16,8 @@ export interface AgentCoreOptions {
   readonly secretStore?: SecretStore;
   /** Run standalone schedules (false for one-shot CLI commands). */
   readonly schedule?: boolean;
+  /** Move a damaged state database aside and start fresh (default true); false refuses to start instead. */
+  readonly recoverCorruptState?: boolean;
   /** Receives every log entry from the very start (first-run setup included). */
   readonly onLog?: (entry: LogEntry) => void;
 }

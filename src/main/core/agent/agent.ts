@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentApi, DesktopSettings, RestoreRequest, SnapshotInfo, ValidationResult } from '../../../shared/agent-api.js';
@@ -6,6 +6,7 @@ import type { RunRecord } from '../../../shared/model/run.js';
 import type { AgentStatus } from '../../../shared/model/status.js';
 import type { AgentCore, AgentCoreOptions, OneShot } from '../agent-core.js';
 import { createPlatformProbes } from '../conditions/platform.js';
+import { checkPaths } from '../config/check-paths.js';
 import { createDemoSetup, generatePassword } from '../config/demo.js';
 import { ConfigError, loadConfigFile, validateConfigText } from '../config/load.js';
 import type { AgentConfig } from '../config/types.js';
@@ -18,7 +19,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { openSecretStore } from '../secrets/open-secret-store.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { AgentStateStore } from '../state/agent-state.js';
-import { openStateDb, type StateDb } from '../state/db.js';
+import { openStateDbRecovering, type StateDb } from '../state/db.js';
 import { stateMigrations } from '../state/migrations.js';
 import { RunHistory } from '../state/run-history.js';
 import { orchestratorMigrations } from '../orchestrator/outbox.js';
@@ -57,19 +58,35 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
     createdDemo = true;
   }
   const { config: loaded, warnings } = await loadConfigFile(opts.configPath);
+  const paths = checkPaths(loaded);
+  if (paths.errors.length) throw new ConfigError(opts.configPath, paths.errors);
+  warnings.push(...paths.warnings);
   const config = withDefaults(loaded, opts.dataDir, platform.cacheDir);
   secrets ??= await openSecretStore(config.secrets, config.agent.dataDir);
   const version = await detectResticVersion(config.restic.binary);
-  const db = openStateDb(join(config.agent.dataDir, 'state.db'), [...stateMigrations, ...orchestratorMigrations, ...rmMigrations]);
+  mkdirSync(config.agent.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireInstanceLock(config.agent.dataDir);
   const schedule = opts.schedule ?? true;
   if (schedule && !lock.primary) {
-    db.close();
     throw new Error(`another restic-agent (pid ${lock.ownerPid}) is already running with ${config.agent.dataDir}: stop it first`);
   }
+  let state: ReturnType<typeof openStateDbRecovering>;
+  try {
+    // Only the owner of the data dir may move a damaged database aside: the file may be a running daemon's.
+    state = openStateDbRecovering(join(config.agent.dataDir, 'state.db'), [...stateMigrations, ...orchestratorMigrations, ...rmMigrations], {
+      recover: (opts.recoverCorruptState ?? true) && lock.primary,
+    });
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  const db = state.db;
   const agent = new Agent(opts.configPath, config, secrets, version, db, createdDemo, lock);
   if (opts.onLog) agent.logs.subscribe(opts.onLog);
   for (const w of warnings) agent.logs.warn(w);
+  if (state.movedAside) {
+    agent.logs.error(`the state database was damaged: moved it aside to ${state.movedAside} and started with a fresh one (run history and unsent reports are in the old file; snapshots are safe in the repository)`);
+  }
   if (createdDemo) await agent.runNow({ kind: 'init', repository: null });
   if (schedule) await agent.startSchedules();
   return agent;
@@ -87,6 +104,8 @@ class Agent implements AgentCore {
   #scheduler: Scheduler;
   #stopped = false;
   readonly #freshness: StalenessWatchdog;
+  /** Repositories whose lock a killed run may have left; unlocked before their next operation. */
+  readonly #staleLocks = new Set<string>();
   #managed: ManagedLink | null = null;
   #managedRetry: { timer: NodeJS.Timeout | null; delayMs: number } = { timer: null, delayMs: 5_000 };
   #started = false;
@@ -104,10 +123,15 @@ class Agent implements AgentCore {
     this.#history = new RunHistory(db);
     this.#state = new AgentStateStore(db);
     // Only the owner of the data dir may call open runs interrupted: they may belong to a running daemon.
-    if (lock.primary) for (const r of this.#history.markInterrupted()) this.logs.warn(`run ${r.id} (${r.kind}) was interrupted by an agent stop`);
+    if (lock.primary) {
+      for (const r of this.#history.markInterrupted()) {
+        this.logs.warn(`run ${r.id} (${r.kind}${r.source ? ` of ${r.source}` : ''}) was interrupted by an agent stop; last seen at ${r.endedAt}`);
+        this.#staleLocks.add(r.repository);
+      }
+    }
     this.#events = new EventHub(() => this.#status());
     this.logs.subscribe((e) => this.#events.log(e));
-    this.#repos = new RepositoryRegistry(config, secrets, version, this.logs);
+    this.#repos = new RepositoryRegistry(config, secrets, version, this.logs, this.#staleLocks);
     this.#scheduler = this.#newScheduler();
     this.#freshness = createFreshnessWatchdog(() => this.config, () => this.#repos, this.#state, this.logs);
     this.#freshness.on('alert', () => this.#events.statusChanged());
@@ -271,7 +295,7 @@ class Agent implements AgentCore {
     const { config } = await loadConfigFile(this.configPath);
     this.config = withDefaults(config, this.config.agent.dataDir, currentPlatformPaths().cacheDir);
     this.logs.setLevel(this.config.agent.logLevel);
-    this.#repos = new RepositoryRegistry(this.config, this.secrets, this.version, this.logs);
+    this.#repos = new RepositoryRegistry(this.config, this.secrets, this.version, this.logs, this.#staleLocks);
     this.#scheduler.reconfigure(this.config);
     this.#freshness.setSources(watchedSources(this.config));
     this.logs.info('configuration reloaded');

@@ -18,9 +18,21 @@ export interface InstanceLock {
  */
 export function acquireInstanceLock(dataDir: string): InstanceLock {
   const file = join(dataDir, 'agent.pid');
-  const owner = readPid(file);
-  if (owner !== null && owner !== process.pid && alive(owner)) return { primary: false, ownerPid: owner, release: () => {} };
-  writeFileSync(file, `${process.pid}\n`, { mode: 0o600 });
+  // Created exclusively (O_EXCL), so two processes starting at once cannot both become the owner.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = readPid(file);
+      if (owner === process.pid) break;
+      if (owner !== null && alive(owner)) return { primary: false, ownerPid: owner, release: () => {} };
+      // Stale (dead owner) or half-written: remove it and try once more; a second loss means a racer won.
+      if (attempt > 0) return { primary: false, ownerPid: owner, release: () => {} };
+      rmSync(file, { force: true });
+    }
+  }
   return {
     primary: true,
     ownerPid: null,

@@ -4,6 +4,7 @@ import type { Job } from '../scheduler/events.js';
 import { inSlot, trackRun, type TrackedRun, type TrackerDeps } from './run-tracker.js';
 import type { BackupResult } from '../restic/restic.js';
 import { forgetSource } from './retention.js';
+import { jobRecord } from './status.js';
 
 /** Tags on every snapshot the agent makes, so its own snapshots can be found (retention, reconcile). */
 export function snapshotTags(agentId: string, policy: string | null, extra: ReadonlyArray<string>, taskId?: string): string[] {
@@ -65,7 +66,9 @@ export function jobRunner(deps: () => TrackerDeps) {
     }
     const source = d.config.sources.find((s) => s.path === job.source && s.repository === job.repository);
     if (!source) return { outcome: 'config-error', message: `Source ${job.source ?? '?'} is no longer configured` };
-    const { backup: { record } } = await backupSource(d, source, { runId: job.id, trigger: job.trigger, retention: job.retention?.due ?? true, signal });
+    const { backup, retention } = await backupSource(d, source, { runId: job.id, trigger: job.trigger, retention: job.retention?.due ?? true, signal });
+    // A job succeeds only when all its steps do: a failed retention fails the job.
+    const record = jobRecord(backup.record, retention);
     return { outcome: record.outcome ?? 'failed', message: record.message ?? '' };
   };
 }

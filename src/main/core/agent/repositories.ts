@@ -18,6 +18,8 @@ export class RepositoryRegistry {
     private readonly secrets: SecretStore,
     private readonly version: ResticVersion,
     private readonly logger: Logger,
+    /** Repositories where a run of ours was killed (crash, kill -9): its lock may be left behind. Shared across reloads. */
+    private readonly staleLocks: Set<string> = new Set(),
   ) {}
 
   /** The repository's config, or a clear error naming the known ones. */
@@ -34,12 +36,26 @@ export class RepositoryRegistry {
   get(name: string): Promise<Restic> {
     let restic = this.#cache.get(name);
     if (!restic) {
-      restic = resolveRepoAccess(this.describe(name), this.secrets).then((access) => this.forAccess(access));
+      restic = resolveRepoAccess(this.describe(name), this.secrets).then(async (access) => {
+        const r = this.forAccess(access);
+        if (this.staleLocks.delete(name)) await this.#removeStaleLocks(name, r);
+        return r;
+      });
       // A failed resolution (missing keyring entry) must not be cached: the user may fix it and retry.
       restic.catch(() => this.#cache.delete(name));
       this.#cache.set(name, restic);
     }
     return restic;
+  }
+
+  /**
+   * `restic unlock` (never `--remove-all`) before the first operation after a crash: it removes only locks of
+   * dead processes on this host (or older than 30 min), so a killed run's lock cannot block the next check or forget.
+   */
+  async #removeStaleLocks(name: string, restic: Restic): Promise<void> {
+    const r = await restic.unlock();
+    if (r.outcome === 'success') this.logger.info(`repository ${name}: removed stale locks left by an interrupted run (restic unlock)`);
+    else this.logger.warn(`repository ${name}: could not remove stale locks after an interrupted run: ${r.message}`);
   }
 
   /** An executor for an ad-hoc repository (setup wizard probes, orchestrator tasks with their own credentials). */

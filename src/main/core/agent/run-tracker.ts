@@ -113,9 +113,19 @@ export async function trackRun<R extends ResticResult>(
   return { record, result };
 }
 
+/** How often a running run's "last seen" time is written (a crash's end time is at most this far off). */
+const TOUCH_EVERY_MS = 10_000;
+
 function control(deps: TrackerDeps, runId: string, signal: AbortSignal, lowPriority: boolean, opts: TrackOptions): RunControl {
   const { restic } = deps.config;
   const log = deps.logs.forRun(runId);
+  let lastTouch = 0;
+  const alive = (): void => {
+    const now = Date.now();
+    if (now - lastTouch < TOUCH_EVERY_MS) return;
+    lastTouch = now;
+    deps.history.touch(runId);
+  };
   return {
     signal,
     timeoutMs: opts.timeoutMs ?? (restic.runTimeoutMs || undefined),
@@ -125,6 +135,7 @@ function control(deps: TrackerDeps, runId: string, signal: AbortSignal, lowPrior
     onSpawn: opts.onSpawn,
     onEvent: (e) => {
       opts.tap?.(e);
+      alive();
       if (e.type === 'progress') {
         const info = deps.running.progress(runId, e.progress);
         if (info) deps.onProgress(info);

@@ -30,7 +30,7 @@ export function buildStatus(i: StatusInputs): AgentStatus {
       path: s.path,
       repository: s.repository,
       policy: s.policy,
-      lastRun: i.history.lastFor(s.path),
+      lastRun: lastJob(i.history, s.path),
       lastSuccessAt: i.history.lastSuccessFor(s.path)?.endedAt ?? null,
       nextRunAt: schedule?.nextRunAt ?? null,
       newestSnapshotAgeSeconds: age,
@@ -64,6 +64,29 @@ export function buildStatus(i: StatusInputs): AgentStatus {
     resticVersion: i.resticVersion,
     secretBackend: i.secretBackend,
     agentVersion: i.agentVersion,
+  };
+}
+
+/**
+ * The newest backup job of a source as one record: the backup, unless its retention step (`forget`) did not
+ * succeed — then the job did not either, and the record says which step failed and how.
+ */
+function lastJob(history: RunHistory, source: string): RunRecord | null {
+  const backup = history.lastFor(source);
+  if (!backup || (backup.outcome !== 'success' && backup.outcome !== 'partial')) return backup;
+  return jobRecord(backup, history.retentionAfter(source, backup.startedAt));
+}
+
+/** Combines a backup with the retention run that followed it (null: none). */
+export function jobRecord(backup: RunRecord, retention: RunRecord | null): RunRecord {
+  if (!retention || retention.outcome === 'success') return backup;
+  if (retention.outcome === null) return { ...backup, outcome: null, endedAt: null, message: 'retention (forget) running' };
+  const snap = backup.snapshotId ? ` (snapshot ${backup.snapshotId.slice(0, 8)} saved)` : '';
+  return {
+    ...backup,
+    outcome: retention.outcome,
+    endedAt: retention.endedAt,
+    message: `backup ${backup.outcome}${snap}, but retention (forget) ${retention.outcome}: ${retention.message ?? ''}`,
   };
 }
 

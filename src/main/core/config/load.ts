@@ -2,7 +2,8 @@
  * Reading and validating the YAML configuration: syntax errors with line:column, schema errors with the key
  * path, the bad value and what is expected, then the cross-section checks of `normalise()`.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
@@ -23,12 +24,16 @@ export type ConfigValidation =
  * only used in messages.
  */
 export function validateConfigText(text: string, sourceName: string, ctx?: NormaliseContext): ConfigValidation {
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
+    return { ok: false, errors: [{ path: '', message: `${sourceName} is larger than the 1 MiB limit for a configuration file` }] };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     return {
       ok: false,
-      errors: doc.errors.map((e) => {
+      // Only the first: the parser's later errors are mostly the same mistake seen again from another rule.
+      errors: doc.errors.slice(0, 1).map((e) => {
         const pos = e.linePos?.[0];
         const where = pos ? `${pos.line}:${pos.col}` : '?';
         // prettyErrors appends " at line L, column C:" and a code excerpt; the position is already in front.
@@ -40,10 +45,10 @@ export function validateConfigText(text: string, sourceName: string, ctx?: Norma
   const data: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
   const parsed = configFileSchema.safeParse(data, { reportInput: true });
   const lineOf = (path: ReadonlyArray<PropertyKey>): number | undefined => findLine(doc, path, lineCounter);
-  if (!parsed.success) return { ok: false, errors: byLine(parsed.error.issues.flatMap((i) => toIssues(i, lineOf))) };
+  if (!parsed.success) return { ok: false, errors: report(parsed.error.issues.flatMap((i) => toIssues(i, lineOf))) };
   const cross = crossCheck(parsed.data);
   if (cross.length) {
-    return { ok: false, errors: byLine(cross.map((i) => ({ ...i, ...withLine(lineOf(splitPath(i.path))) }))) };
+    return { ok: false, errors: report(collapseRepeats(cross).map((i) => ({ ...i, ...withLine(lineOf(splitPath(i.path))) }))) };
   }
   const warnings = [...doc.warnings.map((w) => firstLine(w.message)), ...configWarnings(parsed.data)];
   return { ok: true, config: normalise(parsed.data, ctx), warnings };
@@ -54,10 +59,60 @@ export function validateConfigText(text: string, sourceName: string, ctx?: Norma
  * for invalid content; file-system errors (ENOENT when there is no file yet) propagate unchanged.
  */
 export async function loadConfigFile(path: string, ctx?: NormaliseContext): Promise<{ config: AgentConfig; warnings: string[] }> {
-  const text = await readFile(path, 'utf8');
+  const text = await readConfigText(path);
   const result = validateConfigText(text, path, ctx);
   if (!result.ok) throw new ConfigError(path, result.errors);
   return { config: result.config, warnings: result.warnings };
+}
+
+/** Largest configuration file read: 1 MiB is thousands of sources; more is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory, not a file',
+  ELOOP: 'too many symbolic links',
+  ENOTDIR: 'a part of the path is not a directory',
+  EIO: 'input/output error',
+};
+
+/**
+ * Reads a configuration file, refusing directories, unreadable files and files over `MAX_CONFIG_BYTES` with a
+ * `ConfigError` (exit 78) that names the file, the reason and the user. ENOENT propagates unchanged: a missing
+ * file is "not configured yet", which callers handle.
+ */
+export async function readConfigText(path: string): Promise<string> {
+  const fail = (why: string): never => {
+    throw new ConfigError(path, [{ path: '', message: `cannot read config file ${path}: ${why}` }]);
+  };
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOENT') throw e;
+    return fail(`${READ_ERRORS[code] ?? (e as Error).message} (running as ${currentUser()})`);
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) return fail(READ_ERRORS.EISDIR ?? '');
+    if (info.size > MAX_CONFIG_BYTES) return fail(`it is ${(info.size / 1048576).toFixed(1)} MiB; the limit is 1 MiB`);
+    const text = await handle.readFile('utf8').catch((e: NodeJS.ErrnoException) => fail(READ_ERRORS[e.code ?? ''] ?? e.message));
+    // A FIFO or a file that grew after stat().
+    if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) return fail('it is larger than the 1 MiB limit');
+    return text;
+  } finally {
+    await handle.close();
+  }
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
 }
 
 type ZodIssue = z.core.$ZodIssue;
@@ -106,15 +161,40 @@ function article(expected: string): string {
 function describe(input: unknown): string | null {
   if (input === undefined) return null;
   if (input === null) return 'an empty value';
+  if (typeof input === 'number' && !Number.isFinite(input)) return 'a number too large to represent';
   if (Array.isArray(input)) return 'a list';
   if (typeof input === 'object') return 'a mapping';
   const s = JSON.stringify(input);
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }
 
-/** Problems in file order (those without a line last), so the report reads top to bottom. */
-function byLine(issues: ConfigIssue[]): ConfigIssue[] {
-  return [...issues].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+/** Most problems listed; a file with more gets a last line saying how many were left out. */
+const MAX_REPORTED = 50;
+
+/** Problems in file order (those without a line last), so the report reads top to bottom; at most MAX_REPORTED. */
+function report(issues: ConfigIssue[]): ConfigIssue[] {
+  const sorted = collapseRepeats(issues).sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+  if (sorted.length <= MAX_REPORTED) return sorted;
+  const rest = sorted.length - MAX_REPORTED + 1;
+  return [...sorted.slice(0, MAX_REPORTED - 1), { path: '', message: `… and ${rest.toLocaleString('en-US')} more problems (fix the ones above first)` }];
+}
+
+/**
+ * The same problem in many list entries (`backup.sources[*]`: "no repository to back up to") is reported once,
+ * at its first entry, with the count — not once per entry.
+ */
+export function collapseRepeats(issues: ReadonlyArray<ConfigIssue>): ConfigIssue[] {
+  const groups = new Map<string, { first: ConfigIssue; count: number; pattern: string }>();
+  for (const issue of issues) {
+    const pattern = issue.path.replace(/\[\d+\]/g, '[*]');
+    const key = `${pattern}\0${issue.message}`;
+    const g = groups.get(key);
+    if (g) g.count += 1;
+    else groups.set(key, { first: issue, count: 1, pattern });
+  }
+  return [...groups.values()].map(({ first, count, pattern }) =>
+    count === 1 ? first : { ...first, message: `${first.message} (the same in ${count.toLocaleString('en-US')} entries of ${pattern})` },
+  );
 }
 
 function withLine(line: number | undefined): { line?: number } {

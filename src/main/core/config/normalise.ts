@@ -1,4 +1,5 @@
 import { hostname as osHostname, homedir as osHomedir } from 'node:os';
+import { posix, win32 } from 'node:path';
 import { currentPlatformPaths } from '../paths.js';
 import { BUILTIN_POLICIES, DEFAULT_CONDITIONS, DEFAULT_RETRY, DEFAULT_THROTTLE } from './builtin-policies.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -47,6 +48,11 @@ function implicitRepository(repos: ReadonlyMap<string, NamedRepo>): string | nul
 const URL_PASSWORD = /^(.*?[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/i;
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
+/** Absolute on this platform or on Windows (`C:\\`, `\\\\server`), or home-relative (`~`, `~/…`). */
+export function isAbsoluteSourcePath(p: string): boolean {
+  return p === '~' || p.startsWith('~/') || posix.isAbsolute(p) || win32.isAbsolute(p);
+}
+
 /** Checks that need more than one section: names referenced by sources, secrets in URLs, orchestrator URL. */
 export function crossCheck(raw: RawConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -81,6 +87,9 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
   (raw.backup?.sources ?? []).forEach((s, i) => {
     const at = `backup.sources[${i}]`;
     const policy = s.policy ?? DEFAULT_POLICY;
+    if (!isAbsoluteSourcePath(s.path)) {
+      issues.push({ path: `${at}.path`, message: `"${s.path}" is a relative path: write it absolute ("/srv/data") or from the home directory ("~/Documents")` });
+    }
     if (!policies.has(policy)) {
       issues.push({ path: `${at}.policy`, message: `unknown policy "${policy}"${didYouMean(policy, policies)}; known policies: ${[...policies].join(', ')} (define it under "policies:")` });
     }

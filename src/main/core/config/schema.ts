@@ -37,8 +37,26 @@ const duration = unit(parseDuration);
 const size = unit(parseSize);
 const rate = unit(parseRateKiBs);
 const text = z.string().trim().min(1, 'must not be empty');
-const count = z.number().int('expected a whole number').min(0, 'must be 0 or more');
-const positive = z.number().int('expected a whole number').min(1, 'must be 1 or more');
+/**
+ * A whole number in [min, max]. YAML reads `1e400` as Infinity and `99999999999999999999` as 1e20: both are
+ * "too large", with the allowed range, rather than zod's "expected number, got null".
+ */
+function wholeNumber(min: number, max: number) {
+  const range = `allowed: ${min} to ${max.toLocaleString('en-US')}`;
+  return z.unknown().transform((v, ctx) => {
+    const fail = (message: string) => {
+      ctx.issues.push({ code: 'custom', message, input: v });
+      return z.NEVER;
+    };
+    if (typeof v !== 'number' || Number.isNaN(v)) return fail(`expected a whole number (${range})`);
+    if (v > max) return fail(`too large (${range})`);
+    if (v < min) return fail(v === -Infinity ? `too small (${range})` : `must be ${min} or more (${range})`);
+    if (!Number.isInteger(v)) return fail(`expected a whole number (${range})`);
+    return v;
+  });
+}
+const count = wholeNumber(0, 1_000_000);
+const positive = wholeNumber(1, 1_000);
 
 /** A name usable inside SecretStore account names (`repo:<name>:password`): no colons or spaces. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

@@ -15,6 +15,8 @@ const DURATION_UNITS: Readonly<Record<string, number>> = {
 };
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
 const DURATION_HELP = 'a duration such as "500ms", "30s", "5m", "1h30m", "2d" or "1w"';
+/** Longest duration the file accepts: a year. Longer values are typos (`30000d`), not intentions. */
+export const MAX_DURATION_MS = 365 * 86_400_000;
 
 /** Parses `500ms`, `30s`, `5m`, `1h`, `2d`, `1w` and combinations (`1h30m`) into milliseconds; `0` means off. */
 export function parseDuration(input: unknown): Parsed<number> {
@@ -34,6 +36,7 @@ export function parseDuration(input: unknown): Parsed<number> {
   if (text === '' || consumed !== text.length || !Number.isFinite(total)) {
     return { ok: false, message: `expected ${DURATION_HELP}` };
   }
+  if (total > MAX_DURATION_MS) return { ok: false, message: `too long: at most 365d (got "${input}")` };
   return { ok: true, value: Math.round(total) };
 }
 

@@ -1,3 +1,4 @@
+import { setLongTimeout } from '../time/timers.js';
 import type { CallResult } from './client.js';
 
 /** Offline after this many consecutive transport failures or 5xx (spec §6). */
@@ -62,12 +63,12 @@ export class Link {
   wait(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(t);
+        t.cancel();
         this.#waiters.delete(done);
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const t = setTimeout(done, ms);
+      const t = setLongTimeout(done, ms);
       this.#waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
     });

@@ -183,10 +183,7 @@ export class OutboxSender {
   async #pace(signal: AbortSignal): Promise<void> {
     const gap = 1000 / Math.max(0.1, this.d.tunables().drain_max_rps);
     const wait = this.#lastSend + gap - performance.now();
-    if (wait > 0) await new Promise<void>((res) => {
-      const t = setTimeout(res, wait);
-      signal.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true });
-    });
+    if (wait > 0) await sleep(wait, signal);
     this.#lastSend = performance.now();
   }
 }

@@ -1,5 +1,6 @@
 import type { Progress } from '../../../shared/model/run.js';
 import type { Logger } from '../log/logger.js';
+import { setLongTimeout } from '../time/timers.js';
 import { Backoff, OUTBOX_BACKOFF, sleep } from './backoff.js';
 import type { OrchestratorClient } from './client.js';
 import type { Failpoint } from './failpoints.js';
@@ -140,7 +141,7 @@ export class ActiveTask {
     this.phase = 'running';
     this.#report('running');
     const line = (l: LogLine) => this.d.spool.add(t.leaseId, this.stream, l);
-    const timer = setTimeout(() => this.requestStop('timeout'), t.maxRuntimeS * 1000);
+    const timer = setLongTimeout(() => this.requestStop('timeout'), t.maxRuntimeS * 1000);
     let result: ExecutionResult;
     try {
       let snap: string | null = null;
@@ -164,7 +165,7 @@ export class ActiveTask {
     } catch (e) {
       result = { outcome: 'crash', exitCode: null, message: `executor error: ${(e as Error).message}`, snapshotId: null, stats: null };
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
     this.d.failpoint('after_restic_exit_before_persist');
     this.#finish(result);

@@ -1,3 +1,5 @@
+import { setLongTimeout } from '../time/timers.js';
+
 /** A sleep that ends early when woken (on new work or on stop); any number of concurrent sleepers. */
 export class Wakeable {
   readonly #sleepers = new Set<() => void>();
@@ -8,11 +10,11 @@ export class Wakeable {
     if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         this.#sleepers.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, Math.min(ms, 2_147_000_000)));
+      const timer = setLongTimeout(done, ms);
       this.#sleepers.add(done);
     });
   }

@@ -8,6 +8,7 @@ import type { BackupSummary, JsonEvent } from './backup-parser.js';
 import { buildEnv } from './env.js';
 import { classify, type Classified } from './outcome.js';
 import { runProcess, type RawRun } from './runner.js';
+import { sleep } from '../time/timers.js';
 import { parseSingleDoc } from './single-doc.js';
 import { parseSnapshots, parseForget, parseStats, type SnapshotRecord } from './docs.js';
 import { capabilities, type ResticCapabilities, type ResticVersion } from './version.js';
@@ -329,18 +330,3 @@ function warningLine(text: string): string {
   return (skipped ?? lines[lines.length - 1] ?? '').slice(0, 300);
 }
 
-/** Resolves true after `ms`, false as soon as `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

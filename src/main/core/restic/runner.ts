@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { redact } from '../log/redact.js';
+import { setLongTimeout, type TimerHandle } from '../time/timers.js';
 import { StringDecoder } from 'node:string_decoder';
 import { parseJsonEvent, type JsonEvent } from './backup-parser.js';
 import { classifyLine, HeadTail, LineSplitter } from './lines.js';
@@ -124,8 +125,8 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
   return new Promise<RawRun>((resolve) => {
     const child = spawn(cmd ?? spec.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...spec.env }, windowsHide: true });
     if (child.pid !== undefined) spec.onSpawn?.(child.pid);
-    const timers: NodeJS.Timeout[] = [];
-    let stallTimer: NodeJS.Timeout | undefined;
+    const timers: TimerHandle[] = [];
+    let stallTimer: TimerHandle | undefined;
     let spawnError: string | null = null;
     let done = false;
 
@@ -133,7 +134,7 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
       if (stopReason || done) return;
       stopReason = reason;
       child.kill('SIGINT');
-      const t = setTimeout(() => {
+      const t = setLongTimeout(() => {
         if (done) return;
         forceKilled = true;
         child.kill('SIGKILL');
@@ -142,8 +143,8 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
     };
     const armStall = () => {
       if (!spec.stallTimeoutMs || stopReason) return;
-      if (stallTimer) clearTimeout(stallTimer);
-      stallTimer = setTimeout(() => stop('stall'), spec.stallTimeoutMs);
+      stallTimer?.cancel();
+      stallTimer = setLongTimeout(() => stop('stall'), spec.stallTimeoutMs);
     };
 
     const handler = new OutputHandler(spec.onJson, spec.onText);
@@ -167,14 +168,14 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
 
     const abort = () => stop('cancel');
     spec.signal?.addEventListener('abort', abort, { once: true });
-    if (spec.timeoutMs && spec.timeoutMs > 0) timers.push(setTimeout(() => stop('timeout'), spec.timeoutMs));
+    if (spec.timeoutMs && spec.timeoutMs > 0) timers.push(setLongTimeout(() => stop('timeout'), spec.timeoutMs));
     armStall();
 
     const finish = (code: number | null, signal: string | null) => {
       if (done) return;
       done = true;
-      for (const t of timers) clearTimeout(t);
-      if (stallTimer) clearTimeout(stallTimer);
+      for (const t of timers) t.cancel();
+      stallTimer?.cancel();
       spec.signal?.removeEventListener('abort', abort);
       outSplit.end();
       if (spec.collectStdout) collected += collectDecoder.end();

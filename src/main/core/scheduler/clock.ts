@@ -1,7 +1,6 @@
-/** A cancellable timer handle. */
-export interface TimerHandle {
-  cancel(): void;
-}
+import { setLongTimeout, type TimerHandle } from '../time/timers.js';
+
+export type { TimerHandle } from '../time/timers.js';
 
 /**
  * Time as the scheduler sees it.
@@ -19,17 +18,10 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): TimerHandle;
 }
 
-/** Longest delay `setTimeout` accepts (larger values fire immediately). */
-export const MAX_TIMER_MS = 2_147_483_647;
-
-/** The real clock: `Date.now`, `performance.now` and an unref'd `setTimeout`. */
+/** The real clock: `Date.now`, `performance.now` and an unref'd (chained) timer. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
-  setTimer(ms, fn) {
-    const t = setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS));
-    // The scheduler must not keep a one-shot CLI process alive; the daemon has its own keep-alive.
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
-  },
+  // The scheduler must not keep a one-shot CLI process alive; the daemon has its own keep-alive.
+  setTimer: (ms, fn) => setLongTimeout(fn, ms, { unref: true }),
 };

@@ -35,6 +35,11 @@ export const runHistoryMigrations: ReadonlyArray<Migration> = [
       CREATE INDEX runs_source ON runs (source, started_at DESC);
       CREATE INDEX runs_open ON runs (ended_at) WHERE ended_at IS NULL;`,
   },
+  {
+    // When a run last showed life (progress, a log line): the end time of a run a crash left open.
+    id: 'run-history-002-last-seen',
+    sql: 'ALTER TABLE runs ADD COLUMN last_seen_at TEXT',
+  },
 ];
 
 /** File errors kept per run; the rest are summarised in one extra entry so a huge failing tree cannot bloat the DB. */
@@ -194,6 +199,11 @@ export class RunHistory {
     return rec;
   }
 
+  /** Records that run `id` is alive now (called throttled while restic reports progress or prints). */
+  touch(id: string): void {
+    this.#db.prepare('UPDATE runs SET last_seen_at = ? WHERE id = ? AND ended_at IS NULL').run(new Date(this.#now()).toISOString(), id);
+  }
+
   /** One run by id. */
   get(id: string): RunRecord | null {
     const row = this.#db.prepare<[string], Row>('SELECT * FROM runs WHERE id = ?').get(id);
@@ -226,6 +236,16 @@ export class RunHistory {
     return this.list({ limit: 1, source, kind: 'backup' })[0] ?? null;
   }
 
+  /** The newest `forget` of a source that started at or after `since` (the retention step of that backup job). */
+  retentionAfter(source: string, since: string): RunRecord | null {
+    const row = this.#db
+      .prepare<[string, string], Row>(
+        `SELECT * FROM runs WHERE source = ? AND kind = 'forget' AND started_at >= ? ORDER BY started_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(source, since);
+    return row ? toRecord(row) : null;
+  }
+
   /** The newest backup of a source that produced a snapshot (`success` or `partial`). */
   lastSuccessFor(source: string): RunRecord | null {
     const row = this.#db
@@ -246,17 +266,17 @@ export class RunHistory {
   }
 
   /**
-   * Closes runs left open by a crash or a kill as `killed`. Call once at start, before any new run.
+   * Closes runs left open by a crash or a kill as `killed`, ended when they last showed life (not now). Call
+   * once at start, before any new run.
    *
    * @returns the runs it closed.
    */
   markInterrupted(): RunRecord[] {
-    const endedAt = new Date(this.#now()).toISOString();
     const close = this.#db.transaction(() => {
       const ids = this.open().map((r) => r.id);
       this.#db
-        .prepare(`UPDATE runs SET ended_at = ?, outcome = 'killed', message = ? WHERE ended_at IS NULL`)
-        .run(endedAt, INTERRUPTED_MESSAGE);
+        .prepare(`UPDATE runs SET ended_at = COALESCE(last_seen_at, started_at), outcome = 'killed', message = ? WHERE ended_at IS NULL`)
+        .run(INTERRUPTED_MESSAGE);
       return ids;
     });
     return close()
