@@ -228,10 +228,11 @@ program
   .option('--ca-file <pem>', 'CA certificate for a private PKI')
   .addOption(new Option('--protocol <dialect>', 'orchestrator API').choices(['auto', 'v1', 'restic-monitor']).default('auto'))
   .option('--insecure-loopback', 'allow plain http:// to a loopback address (development and tests only)')
-  .action(act(async (o: { url: string; token?: string; tokenFile?: string; caFile?: string; protocol: 'auto' | 'v1' | 'restic-monitor'; insecureLoopback?: boolean }) => {
+  .option('--force', 'replace an existing enrollment')
+  .action(act(async (o: { url: string; token?: string; tokenFile?: string; caFile?: string; protocol: 'auto' | 'v1' | 'restic-monitor'; insecureLoopback?: boolean; force?: boolean }) => {
     const token = await readToken(o);
     const result = await withAgent(
-      (a) => a.enroll({ url: o.url, token, caFile: o.caFile ?? null, protocol: o.protocol, insecureLoopback: o.insecureLoopback ?? false }),
+      (a) => a.enroll({ url: o.url, token, caFile: o.caFile ?? null, protocol: o.protocol, insecureLoopback: o.insecureLoopback ?? false, force: o.force ?? false }),
       { demoIfMissing: false, emptyIfMissing: true },
     );
     output(result, () => `enrolled (${result.dialect}${result.agentId ? `, agent id ${result.agentId}` : ''}); start the agent with \`restic-agent run\``);
@@ -249,15 +250,16 @@ async function readToken(o: { token?: string; tokenFile?: string }): Promise<str
 const config = program.command('config').description('configuration helpers');
 config
   .command('validate [file]')
-  .description('validate a config file (default: the active one)')
-  .action(act(async (file?: string) => {
+  .description('validate a config file (default: the active one), including its paths on this machine')
+  .option('--schema-only', 'skip the checks of sources and password files on this machine (a file meant for another one)')
+  .action(act(async (file: string | undefined, o: { schemaOnly?: boolean }) => {
     const path = file ?? configPath();
     const text = await readConfigText(path).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') throw new ConfigError(path, [{ path: '', message: `cannot read config file ${path}: it does not exist` }]);
       throw e;
     });
     const parsed = validateConfigText(text, path);
-    const paths = parsed.ok ? checkPaths(parsed.config) : { errors: [], warnings: [] };
+    const paths = parsed.ok && !o.schemaOnly ? checkPaths(parsed.config) : { errors: [], warnings: [] };
     const errors = parsed.ok ? paths.errors : parsed.errors;
     const warnings = parsed.ok ? [...parsed.warnings, ...paths.warnings] : [];
     output(errors.length ? { ok: false, errors } : { ok: true, warnings }, () =>

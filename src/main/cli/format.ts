@@ -21,6 +21,10 @@ export function formatStatus(s: AgentStatus): string {
     `secrets:  ${s.secretBackend}`,
     `agent:    ${s.agentVersion}`,
   ];
+  if (s.credential) {
+    const c = s.credential;
+    lines.push(`orchestrator: ${c.orchestrator} (${c.dialect ?? 'dialect not detected yet'}), credential in ${s.secretBackend}, last worked ${c.lastWorkedAt ?? 'never'}`);
+  }
   if (s.lastError) lines.push(`error:    ${s.lastError.message} (${s.lastError.at})`);
   for (const src of s.sources) {
     const last = src.lastRun ? `${src.lastRun.outcome ?? 'running'} at ${src.lastRun.endedAt ?? src.lastRun.startedAt}` : 'never run';

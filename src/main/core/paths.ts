@@ -43,12 +43,26 @@ export function platformPaths(input: PathInputs): PlatformPaths {
 
 /** `platformPaths` for the current process. */
 export function currentPlatformPaths(): PlatformPaths {
-  return platformPaths({
-    platform: process.platform,
-    env: process.env,
-    homedir: homedir(),
-    uid: typeof process.getuid === 'function' ? process.getuid() : null,
-  });
+  return platformPaths(currentInputs());
+}
+
+function currentInputs(): PathInputs {
+  return { platform: process.platform, env: process.env, homedir: homedir(), uid: typeof process.getuid === 'function' ? process.getuid() : null };
+}
+
+/**
+ * The data dir (state DB, secrets file) for a config file, unless the file sets `agent.data_dir`:
+ * `RESTIC_AGENT_DATA_DIR`, else the platform's data dir for the platform's default config file, else
+ * `<config dir>/<config name>-data` — so `--config other.yaml` never shares state and secrets with the service.
+ */
+export function dataDirFor(configPath: string, input: PathInputs = currentInputs()): string {
+  const explicit = nonEmpty(input.env.RESTIC_AGENT_DATA_DIR);
+  if (explicit) return explicit;
+  const base = basePaths(input);
+  const p = input.platform === 'win32' ? win32 : posix;
+  const file = p.resolve(configPath);
+  if (file === p.resolve(base.configFile)) return base.dataDir;
+  return p.join(p.dirname(file), `${p.basename(file, p.extname(file))}-data`);
 }
 
 function basePaths({ platform, env, homedir: home, uid }: PathInputs): PlatformPaths {

@@ -36,6 +36,8 @@ export interface AgentStatus {
   readonly sources: ReadonlyArray<SourceStatus>;
   readonly lastError: { readonly at: string; readonly message: string; readonly outcome: RunOutcome } | null;
   readonly orchestrator: { readonly url: string; readonly connected: boolean; readonly lastContactAt: string | null } | null;
+  /** The stored orchestrator credential: whose it is (dialect and URL) and when it last worked. */
+  readonly credential?: { readonly orchestrator: string; readonly dialect: string | null; readonly lastWorkedAt: string | null } | null;
   readonly resticVersion: string | null;
   readonly secretBackend: string;
   readonly agentVersion: string;

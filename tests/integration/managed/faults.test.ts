@@ -168,11 +168,11 @@ describe('managed agent: §12 conformance scenarios against the reference orches
 
   it('scenario 12: server-requested token rotation → next slot proven by a heartbeat, promoted, old token superseded', async () => {
     w = await makeWorld();
-    const before = await w.secrets.get('orchestrator:token:current');
+    const before = await w.secrets.get(w.accounts.current);
     await w.orch.admin.agentAction(w.agentId, 'rotate-token');
     await until(async () => {
-      const cur = await w!.secrets.get('orchestrator:token:current');
-      return cur !== before && (await w!.secrets.get('orchestrator:token:next')) === null;
+      const cur = await w!.secrets.get(w!.accounts.current);
+      return cur !== before && (await w!.secrets.get(w!.accounts.next)) === null;
     }, 15_000, 'token promoted');
     const view = await w.orch.admin.getAgent(w.agentId);
     expect(view.tokens.filter((t) => t.state === 'active')).toHaveLength(1);

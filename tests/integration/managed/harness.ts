@@ -1,3 +1,4 @@
+import { orchestratorScope, tokenAccounts } from '../../../src/main/core/orchestrator/credentials.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -139,6 +140,8 @@ export interface World {
   executor: FakeExecutor;
   agentId: string;
   agent: ManagedAgent;
+  /** Secret-store accounts of the agent token (scoped to the URL the agent talks to). */
+  accounts: ReturnType<typeof tokenAccounts>;
   /** Starts a (new) agent process on the same state and secrets. */
   startAgent(over?: Partial<ManagedAgentOptions>): Promise<ManagedAgent>;
   close(): Promise<void>;
@@ -160,6 +163,7 @@ export async function makeWorld(opts: { proxy?: boolean; record?: boolean; serve
   let dbNow = db;
   const world: World = {
     orch, proxy, recorder, dir, dbFile, db, secrets, executor, agentId, agent: undefined as unknown as ManagedAgent,
+    accounts: tokenAccounts(orchestratorScope(url, 'v1')),
     async startAgent(over = {}) {
       if (!dbNow.open) dbNow = openStateDb(dbFile, orchestratorMigrations);
       world.db = dbNow;

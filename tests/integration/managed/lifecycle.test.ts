@@ -16,17 +16,16 @@ const backup = (world: World, extras: Record<string, unknown> = {}) =>
 const stateOf = async (world: World, id: string) => (await world.orch.admin.getTask(id)).state;
 const errorOf = (t: { attempts: Array<{ status: Record<string, unknown> | null }> }, i = 0) =>
   (t.attempts[i]!.status as { result: { error: { code: string; retryable: boolean } | null; incomplete: boolean } }).result;
-const CURRENT = 'orchestrator:token:current';
 
 describe('managed agent: token races (scenario 12)', () => {
   it('12a: crash after `next` was stored, before promotion → on restart `next` is tried first and works', async () => {
     w = await makeWorld({ startAgent: false });
-    const old = (await w.secrets.get(CURRENT))!;
+    const old = (await w.secrets.get(w.accounts.current))!;
     const r = await agentCall(w.orch.url, old, 'POST', '/token/rotate', { reason: 'manual' }, { 'idempotency-key': `rot:${w.agentId}:1` });
     expect(r.status).toBe(200);
-    await w.secrets.set('orchestrator:token:next', String(r.json.agent_token));
+    await w.secrets.set(w.accounts.next, String(r.json.agent_token));
     await w.startAgent();
-    await until(async () => (await w!.secrets.get(CURRENT)) === r.json.agent_token && (await w!.secrets.get('orchestrator:token:next')) === null, 10_000, 'next promoted');
+    await until(async () => (await w!.secrets.get(w!.accounts.current)) === r.json.agent_token && (await w!.secrets.get(w!.accounts.next)) === null, 10_000, 'next promoted');
     const tokens = (await w.orch.admin.getAgent(w.agentId)).tokens;
     expect(tokens.map((t) => t.state)).toEqual(['superseded', 'active']);
     const task = await backup(w);
@@ -36,9 +35,9 @@ describe('managed agent: token races (scenario 12)', () => {
 
   it('12b: a stale copy of the old token used after rotation → 401 token_superseded + security event; the real agent is unaffected', async () => {
     w = await makeWorld({ server: { supersededInFlightS: 0 } });
-    const old = (await w.secrets.get(CURRENT))!;
+    const old = (await w.secrets.get(w.accounts.current))!;
     await w.orch.admin.agentAction(w.agentId, 'rotate-token');
-    await until(async () => (await w!.secrets.get(CURRENT)) !== old && (await w!.secrets.get('orchestrator:token:next')) === null, 15_000, 'rotated');
+    await until(async () => (await w!.secrets.get(w!.accounts.current)) !== old && (await w!.secrets.get(w!.accounts.next)) === null, 15_000, 'rotated');
     await new Promise((r) => setTimeout(r, 50));
     const thief = await agentCall(w.orch.url, old, 'POST', '/heartbeat', { seq: 1, state: 'idle', running: [] });
     expect(thief.status).toBe(401);
@@ -52,11 +51,11 @@ describe('managed agent: token races (scenario 12)', () => {
 
   it('12c: offline past expiry, within the rotation grace → 401 token_expired → rotate with the expired token → normal operation', async () => {
     w = await makeWorld({ startAgent: false, server: { tokenTtlS: 3 } });
-    const old = await w.secrets.get(CURRENT);
+    const old = await w.secrets.get(w.accounts.current);
     await new Promise((r) => setTimeout(r, 3500));
     expect((await agentCall(w.orch.url, old!, 'POST', '/heartbeat', { seq: 1, running: [] })).json.code).toBe('token_expired');
     await w.startAgent();
-    await until(async () => (await w!.secrets.get(CURRENT)) !== old, 10_000, 'rotated with the expired token');
+    await until(async () => (await w!.secrets.get(w!.accounts.current)) !== old, 10_000, 'rotated with the expired token');
     const task = await backup(w);
     await settled(w, task.task_id, ['succeeded']);
     expect(w.agent.status().auth).not.toBe('suspended');

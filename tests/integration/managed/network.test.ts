@@ -197,7 +197,7 @@ describe('managed agent: network and server faults (§12.3)', () => {
     const done = await settled(w, task.task_id, ['succeeded'], 30_000);
     expect(hold.hits).toBeGreaterThanOrEqual(1);
     const lease = done.attempts[0]!.lease_id;
-    const token = (await w.secrets.get('orchestrator:token:current'))!;
+    const token = (await w.secrets.get(w.accounts.current))!;
     const post = (doc: Record<string, unknown>) => agentCall(w!.orch.url, token, 'POST', `/tasks/${task.task_id}/status`, doc, { 'idempotency-key': `st:${lease}:${String(doc.status_seq)}` });
     const seq3 = JSON.parse(w.proxy!.log.find((e) => e.fault === 'drop_request' && e.body.includes('"status_seq":3,'))!.body) as Record<string, unknown>;
     const terminal = JSON.parse(w.proxy!.log.filter((e) => e.body.includes('"state":"succeeded"')).at(-1)!.body) as Record<string, unknown>;

@@ -1,3 +1,4 @@
+import { rmTokenAccount } from '../../../src/main/core/restic-monitor/api.js';
 /**
  * A restic-monitor agent in its own process, so a test can kill it with SIGKILL (a real crash).
  * Config comes as JSON in RM_CHILD. With `hangMarker`, a successful backup writes the marker and never returns.
@@ -33,7 +34,7 @@ const exec = new TestResticExecutor(cfg.bin, cfg.cache, hang);
 const agent = new RmAgent({
   url: cfg.url,
   db: openStateDb(cfg.db, rmMigrations),
-  secrets: memorySecrets({ 'orchestrator:token:current': cfg.token }),
+  secrets: memorySecrets({ [rmTokenAccount(cfg.url)]: cfg.token }),
   insecureLoopback: true,
   executor: exec,
   resolveRepository: (r) => (r.replace(/\/+$/, '') === cfg.repo ? { url: cfg.repo, password: { kind: 'value', value: cfg.password }, env: {} } : null),

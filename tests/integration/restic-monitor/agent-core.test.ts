@@ -107,6 +107,13 @@ describe.each(resticBins())('restic-monitor through the agent core with $label',
     const unknown = s.queueTask({ agentId, policyId: POLICY, type: 'check', repository: '/nowhere/repo' });
     expect(await finished(s, unknown.id)).toBe('failed');
     expect(s.runs.get(unknown.id)).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/not found in the agent config/) });
+    // Acked before its result, like every task that reaches the agent, and the result carries a log that says why.
+    const steps = s.requests
+      .filter((r) => r.path.endsWith(`/tasks/${unknown.id}/ack`) || (r.path.endsWith('/task-results') && r.body.includes(unknown.id)))
+      .map((r) => (r.path.endsWith('/ack') ? 'ack' : 'result'));
+    expect(steps).toEqual(['ack', 'result']);
+    expect(s.tasks.get(unknown.id)?.acknowledged_at).toBeTruthy();
+    expect(s.runLog(unknown.id)).toMatch(/check task .* not started: repository \/nowhere\/repo not found in the agent config/);
     // A configured repository whose password is missing from the secret store: same, and the agent carries on.
     const vault = s.queueTask({ agentId, policyId: POLICY, type: 'check', repository: `${w.repo}-vault` });
     expect(await finished(s, vault.id)).toBe('failed');
@@ -123,8 +130,8 @@ describe.each(resticBins())('restic-monitor through the agent core with $label',
 
 const newest = resticBins().at(-1)?.path ?? '/usr/bin/restic';
 
-/** Requests `detectDialect` sends: `POST /agents/register {}` without a credential. */
-const probes = (s: FakeResticMonitorServer) => s.requests.filter((r) => r.path === '/agents/register' && r.body === '{}');
+/** Requests `detectDialect` sends: first a v1 `POST /api/v1/agent/heartbeat` (§2.2 headers, no credential). */
+const probes = (s: FakeResticMonitorServer) => s.requests.filter((r) => r.path === '/api/v1/agent/heartbeat' && r.method === 'POST');
 
 function setProtocol(w: CoreWorld, protocol: string): void {
   const yaml = readFileSync(w.configPath, 'utf8');
@@ -201,8 +208,10 @@ describe(`protocol: auto through the agent core (restic ${newest})`, () => {
     writeFileSync(w.configPath, readFileSync(w.configPath, 'utf8').replace('insecure_loopback: true }', `insecure_loopback: true, token: ${TOKEN} }`));
     const first = await core(w);
     const agentId = await registered(s, w);
-    expect(readFileSync(w.configPath, 'utf8')).not.toContain(TOKEN);
+    // Removed from the file once the server accepted it (an authenticated 2xx), not before.
+    await until(() => !readFileSync(w.configPath, 'utf8').includes(TOKEN), 'the YAML token removed after it was proven');
     expect(readFileSync(w.configPath, 'utf8')).toContain('protocol: auto');
+    expect(s.requests.some((r) => r.path === '/agents/register' && r.authorization === null)).toBe(false); // no credential-less rm request
     expect(probes(s)).toEqual([expect.objectContaining({ authorization: null, status: 401 })]); // no credential to an unknown server
     expect(first.logs.map((l) => l.message)).toContain(`orchestrator at ${s.url} speaks the restic-monitor API (remembered)`);
     const check = s.queueTask({ agentId, policyId: POLICY, type: 'check', repository: w.repo });

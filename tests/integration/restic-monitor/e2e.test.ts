@@ -1,3 +1,4 @@
+import { rmTokenAccount } from '../../../src/main/core/restic-monitor/api.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,7 +46,7 @@ function startAgent(w: Awaited<ReturnType<typeof world>>, executor: TestResticEx
   const agent = new RmAgent({
     url: w.server.url,
     db: openStateDb(dbFile, rmMigrations),
-    secrets: memorySecrets({ 'orchestrator:token:current': TOKEN }),
+    secrets: memorySecrets({ [rmTokenAccount(w.server.url)]: TOKEN }),
     insecureLoopback: true,
     executor,
     // The agent core's job: local credentials for the repository the server names (it never sends passwords).

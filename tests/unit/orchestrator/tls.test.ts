@@ -1,25 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from '../../../src/main/core/orchestrator/client.js';
-import { spkiSha256 } from '../../../src/main/core/orchestrator/transport.js';
+import { makePki } from '../../helpers/pki.js';
 import { tempDir } from '../../helpers/tmp.js';
 
-/** A private CA and a server certificate for 127.0.0.1, made with the openssl CLI. */
-function makePki(dir: string) {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca');
-  run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1');
-  const ext = join(dir, 'ext.cnf');
-  execFileSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1\\n' > ${ext}`]);
-  run('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', ext);
-  const caPem = readFileSync(join(dir, 'ca.pem'), 'utf8');
-  const der = Buffer.from(caPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-  return { caFile: join(dir, 'ca.pem'), key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.pem')), caPin: `spki-sha256:${spkiSha256(der).toString('base64')}` };
-}
 
 let server: Server | undefined;
 afterEach(() => {

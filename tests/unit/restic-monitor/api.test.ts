@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RmApiClient, RmHttpError, checkBaseUrl } from '../../../src/main/core/restic-monitor/api.js';
+import { rmTokenAccount, RmApiClient, RmHttpError, checkBaseUrl } from '../../../src/main/core/restic-monitor/api.js';
 import { FakeResticMonitorServer } from '../../fakes/restic-monitor-server.js';
 import { memorySecrets } from '../../fakes/restic-monitor-secrets.js';
 
@@ -12,7 +12,7 @@ afterEach(async () => {
 
 async function setup(opts: ConstructorParameters<typeof RmApiClient>[0] extends infer O ? Partial<O> : never = {}) {
   const server = await FakeResticMonitorServer.start({ token: 'tok-123456' });
-  const api = new RmApiClient({ baseUrl: server.url, secrets: memorySecrets({ 'orchestrator:token:current': 'tok-123456' }), insecureLoopback: true, ...opts });
+  const api = new RmApiClient({ baseUrl: server.url, secrets: memorySecrets({ [rmTokenAccount(server.url)]: 'tok-123456' }), insecureLoopback: true, ...opts });
   cleanup.push(() => server.close(), () => api.close());
   return { server, api };
 }
@@ -31,7 +31,7 @@ describe('RmApiClient against the fake server', () => {
 
   it('reads a 401 text body and says what to fix', async () => {
     const { server } = await setup();
-    const bad = new RmApiClient({ baseUrl: server.url, secrets: memorySecrets({ 'orchestrator:token:current': 'wrong' }), insecureLoopback: true });
+    const bad = new RmApiClient({ baseUrl: server.url, secrets: memorySecrets({ [rmTokenAccount(server.url)]: 'wrong' }), insecureLoopback: true });
     cleanup.push(() => bad.close());
     const e = await bad.register(reg).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RmHttpError);

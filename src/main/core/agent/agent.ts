@@ -12,7 +12,8 @@ import { ConfigError, loadConfigFile, validateConfigText } from '../config/load.
 import type { AgentConfig } from '../config/types.js';
 import { writeConfigFile } from '../config/write.js';
 import { LogHub } from '../log/logger.js';
-import { currentPlatformPaths } from '../paths.js';
+import { currentPlatformPaths, dataDirFor } from '../paths.js';
+import { currentNormaliseContext } from '../config/normalise.js';
 import { detectResticVersion, type ResticVersion, versionNumber } from '../restic/restic.js';
 import { RepoQueue } from '../scheduler/repo-queue.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -37,6 +38,8 @@ import { trackRun, type TrackerDeps } from './run-tracker.js';
 import { desktopSettings, oneShot, probeRepository, saveDesktopSettings, setupStandalone } from './operations.js';
 import { buildStatus } from './status.js';
 import { AGENT_VERSION } from './version.js';
+import { credentialOkKey, dialectKey, orchestratorScope, tokenAccounts } from '../orchestrator/credentials.js';
+import { z } from 'zod';
 
 /**
  * Starts the agent core: loads (or, on first run, creates) the configuration, opens the secret store and the
@@ -52,12 +55,12 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
         { path: '', message: `no configuration file at ${opts.configPath}: create one (see examples/) or start \`restic-agent run\` once to get the demo defaults` },
       ]);
     }
-    const dataDir = opts.dataDir ?? platform.dataDir;
+    const dataDir = opts.dataDir ?? dataDirFor(opts.configPath);
     secrets ??= await openSecretStore({ backend: 'auto', file: null }, dataDir);
     await createDemoSetup(dataDir, secrets, { configPath: opts.configPath });
     createdDemo = true;
   }
-  const { config: loaded, warnings } = await loadConfigFile(opts.configPath);
+  const { config: loaded, warnings } = await loadConfigFile(opts.configPath, { ...currentNormaliseContext(), dataDir: dataDirFor(opts.configPath) });
   const paths = checkPaths(loaded);
   if (paths.errors.length) throw new ConfigError(opts.configPath, paths.errors);
   warnings.push(...paths.warnings);
@@ -163,7 +166,9 @@ class Agent implements AgentCore {
     this.#scheduler.start();
     if (this.config.sources.length > 0) this.#freshness.start(FRESHNESS_INTERVAL_MS);
     await this.#startManaged();
-    this.logs.info(`agent started (restic ${versionNumber(this.version)}, secrets in ${this.secrets.backend}, ${this.config.sources.length} source(s))`);
+    this.logs.info(
+      `agent started (restic ${versionNumber(this.version)}, config ${this.configPath}, data dir ${this.config.agent.dataDir}, secrets in ${this.secrets.backend}, ${this.config.sources.length} source(s))`,
+    );
   }
 
   async #startManaged(): Promise<void> {
@@ -219,7 +224,17 @@ class Agent implements AgentCore {
       agentVersion: AGENT_VERSION,
       snapshotAges: new Map(this.#freshness.last().map((f) => [`${f.repository}\0${f.source}`, f.ageMs === null ? null : Math.round(f.ageMs / 1000)])),
       orchestrator: this.#managed?.status() ?? null,
+      credential: this.#credential(),
     });
+  }
+
+  /** Whose stored credential this is and when it last worked (also for a one-shot `status`). */
+  #credential(): AgentStatus['credential'] {
+    const o = this.config.orchestrator;
+    if (!o) return null;
+    const dialect = o.protocol !== 'auto' ? o.protocol : this.#state.get(dialectKey(o.url), z.enum(['v1', 'restic-monitor']));
+    const lastWorkedAt = dialect ? this.#state.get(credentialOkKey(orchestratorScope(o.url, dialect)), z.string()) : null;
+    return { orchestrator: o.url, dialect, lastWorkedAt };
   }
 
   on: AgentCore['on'] = (event, listener) => this.#events.on(event, listener);
@@ -342,12 +357,28 @@ class Agent implements AgentCore {
   }
 
   async enroll(e: EnrollRequest): Promise<{ agentId: string | null; dialect: string }> {
+    const existing = this.config.orchestrator;
+    if (existing && !e.force && (await this.#hasCredential(existing.url))) {
+      const same = existing.url === e.url;
+      throw new Error(
+        `this agent is already enrolled with ${existing.url} (${existing.protocol}); enrolling again replaces the orchestrator section of ${this.configPath}` +
+          `${same ? ' and the token stored for it' : ` (the token stored for ${existing.url} is kept, unused)`}: add --force to do that`,
+      );
+    }
     const { enrollAgent } = await import('./enroll.js');
     const result = await enrollAgent(e, { configPath: this.configPath, db: this.db, secrets: this.secrets, agentVersion: AGENT_VERSION, version: this.version, hostname: this.config.agent.hostname });
     this.logs.info(`enrolled with ${e.url} (${result.dialect}${result.agentId ? `, agent ${result.agentId}` : ''}); the token is in ${this.secrets.backend}`);
     await this.reload();
     if (this.#started) await this.#startManaged();
     return result;
+  }
+
+  /** True when a token is stored for `url` in either dialect: an enrollment exists. */
+  async #hasCredential(url: string): Promise<boolean> {
+    for (const dialect of ['v1', 'restic-monitor'] as const) {
+      if ((await this.secrets.get(tokenAccounts(orchestratorScope(url, dialect)).current)) !== null) return true;
+    }
+    return false;
   }
 
   getSettings = async (): Promise<DesktopSettings> => desktopSettings(this.#state);

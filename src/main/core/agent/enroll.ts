@@ -1,7 +1,7 @@
 import { editConfigFile } from '../config/edit.js';
 import { registerSecret } from '../log/redact.js';
-import { enroll } from '../orchestrator/enrollment.js';
-import { RM_TOKEN_ACCOUNT } from '../restic-monitor/api.js';
+import { enroll, parseEnrollmentToken } from '../orchestrator/enrollment.js';
+import { rmTokenAccount } from '../restic-monitor/api.js';
 import { detectDialect, type Dialect } from '../restic-monitor/probe.js';
 import { readCaFile } from './managed.js';
 import { type ResticVersion, versionNumber } from '../restic/restic.js';
@@ -16,6 +16,8 @@ export interface EnrollRequest {
   readonly caFile: string | null;
   readonly protocol: 'v1' | 'restic-monitor' | 'auto';
   readonly insecureLoopback: boolean;
+  /** Replace an existing enrollment (without it, enrolling over one is refused with what it would replace). */
+  readonly force?: boolean;
 }
 
 interface EnrollContext {
@@ -27,6 +29,11 @@ interface EnrollContext {
   readonly hostname: string;
 }
 
+/** The `#spki-sha256:…` suffix of a v1 enrollment token (validated), or null. */
+function pinOf(token: string): string | null {
+  return token.trim().startsWith('bke_') && token.includes('#') ? parseEnrollmentToken(token).caPin : null;
+}
+
 /**
  * Connects the agent to an orchestrator: v1 exchanges the enrollment token for an agent token (kept only in
  * the secret store; the enrollment token is discarded), restic-monitor stores its shared credential. The config
@@ -35,7 +42,9 @@ interface EnrollContext {
 export async function enrollAgent(e: EnrollRequest, ctx: EnrollContext): Promise<{ agentId: string | null; dialect: Dialect }> {
   registerSecret(e.token);
   const ca = await readCaFile(e.caFile);
-  const dialect = e.protocol === 'auto' ? await detectDialect(e.url, { insecureLoopback: e.insecureLoopback, ca }) : e.protocol;
+  // A v1 enrollment token may carry a CA pin: it guards the probe too (no request before the pin matched).
+  const caPin = pinOf(e.token);
+  const dialect = e.protocol === 'auto' ? await detectDialect(e.url, { insecureLoopback: e.insecureLoopback, ca, caPin, agentVersion: ctx.agentVersion }) : e.protocol;
   let agentId: string | null = null;
   if (dialect === 'v1') {
     const result = await enroll({
@@ -52,7 +61,7 @@ export async function enrollAgent(e: EnrollRequest, ctx: EnrollContext): Promise
     });
     agentId = result.agentId;
   } else {
-    await ctx.secrets.set(RM_TOKEN_ACCOUNT, e.token);
+    await ctx.secrets.set(rmTokenAccount(e.url), e.token);
   }
   const section = { url: e.url, protocol: dialect, ...(e.caFile ? { ca_file: e.caFile } : {}), ...(e.insecureLoopback ? { insecure_loopback: true } : {}) };
   await editConfigFile(ctx.configPath, (doc) => doc.setIn(['orchestrator'], doc.createNode(section)));

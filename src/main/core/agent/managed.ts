@@ -2,7 +2,9 @@ import type { AgentStatus } from '../../../shared/model/status.js';
 import { editConfigFile } from '../config/edit.js';
 import type { AgentConfig, OrchestratorConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { migrateLegacyToken } from '../orchestrator/credentials.js';
+import { adoptConfigToken, credentialOkKey, dialectKey, migrateLegacyTokens, orchestratorScope } from '../orchestrator/credentials.js';
+import { KV } from '../orchestrator/enrollment.js';
+import { Outbox } from '../orchestrator/outbox.js';
 import { defaultHeartbeatFacts } from '../orchestrator/heartbeat.js';
 import { ManagedAgent } from '../orchestrator/managed-agent.js';
 import { detectDialect, type Dialect } from '../restic-monitor/probe.js';
@@ -44,8 +46,14 @@ const dialectSchema = z.enum(['v1', 'restic-monitor']);
 export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | null> {
   const o = ctx.config.orchestrator;
   if (!o) return null;
-  await moveLegacyToken(ctx, o);
-  const dialect = await chooseDialect(ctx, o);
+  const kv = new Outbox(ctx.db);
+  const { dialect, remembered } = await chooseDialect(ctx, o, kv.kvGet(KV.caPin));
+  const scope = orchestratorScope(o.url, dialect);
+  const recorded = kv.kvGet(KV.orchestratorUrl);
+  if (await migrateLegacyTokens(ctx.secrets, scope, recorded ? orchestratorScope(recorded, 'v1') : null)) {
+    ctx.logs.info(`the stored orchestrator token now belongs to ${recorded ?? o.url} (secret-store accounts are per orchestrator)`);
+  }
+  const proven = await adoptFileToken(ctx, o, scope);
   const mounts = [ctx.config.agent.dataDir, ...(ctx.config.restic.cacheDir ? [ctx.config.restic.cacheDir] : [])];
   let lastContactAt: string | null = null;
   if (dialect === 'v1') {
@@ -60,12 +68,13 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
       resticVersion: ctx.resticVersion,
       heartbeatFacts: () => defaultHeartbeatFacts(mounts),
       log: ctx.logs,
+      onAuthenticated: proven,
       onState: (s) => {
         if (!s.offline) lastContactAt = new Date().toISOString();
         ctx.onChange();
       },
     });
-    await agent.start();
+    await startOrForget(ctx, o, remembered, () => agent.start());
     return {
       dialect,
       status: () => ({ url: o.url, connected: !agent.status().offline, lastContactAt }),
@@ -89,8 +98,9 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
     heartbeatIntervalMs: Math.min(ctx.config.agent.heartbeatIntervalMs, 30_000),
     // No pollIntervalMs: the server's `nextTaskCheckAfterSeconds` decides (30 s when it says nothing).
     diskPaths: mounts,
+    onAuthenticated: proven,
   });
-  await agent.start();
+  await startOrForget(ctx, o, remembered, () => agent.start());
   return {
     dialect,
     status: () => {
@@ -110,22 +120,59 @@ export async function readCaFile(path: string | null): Promise<string | null> {
   });
 }
 
-/** `protocol: auto` probes once and remembers the answer in the state DB. */
-async function chooseDialect(ctx: ManagedContext, o: OrchestratorConfig): Promise<Dialect> {
-  if (o.protocol !== 'auto') return o.protocol;
-  const key = `orchestrator-dialect:${o.url}`;
-  const known = ctx.state.get(key, dialectSchema);
-  if (known) return known;
-  const found = await detectDialect(o.url, { insecureLoopback: o.insecureLoopback, ca: await readCaFile(o.caFile) });
-  ctx.state.set(key, found);
+/** `protocol: auto` probes once (through the pinned transport) and remembers the answer per orchestrator. */
+async function chooseDialect(ctx: ManagedContext, o: OrchestratorConfig, caPin: string | null): Promise<{ dialect: Dialect; remembered: boolean }> {
+  if (o.protocol !== 'auto') return { dialect: o.protocol, remembered: false };
+  const known = ctx.state.get(dialectKey(o.url), dialectSchema);
+  if (known) return { dialect: known, remembered: true };
+  const found = await detectDialect(o.url, { insecureLoopback: o.insecureLoopback, ca: await readCaFile(o.caFile), caPin, agentVersion: ctx.agentVersion });
+  ctx.state.set(dialectKey(o.url), found);
   ctx.logs.info(`orchestrator at ${o.url} speaks ${found === 'v1' ? 'protocol v1' : 'the restic-monitor API'} (remembered)`);
-  return found;
+  return { dialect: found, remembered: false };
 }
 
-/** A token written into the YAML (as the original design did) moves to the secret store, and out of the file. */
-async function moveLegacyToken(ctx: ManagedContext, o: OrchestratorConfig): Promise<void> {
-  await migrateLegacyToken(o.legacyToken, ctx.secrets, async ({ backend }) => {
-    await editConfigFile(ctx.configPath, (doc) => doc.deleteIn(['orchestrator', 'token']));
-    ctx.logs.warn(`the orchestrator token was moved from ${ctx.configPath} into the ${backend} secret store and removed from the file`);
-  });
+/** A remembered dialect that no longer starts is forgotten, so the next attempt detects it again. */
+async function startOrForget(ctx: ManagedContext, o: OrchestratorConfig, remembered: boolean, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (e) {
+    if (remembered) {
+      ctx.state.delete(dialectKey(o.url));
+      ctx.logs.warn(`orchestrator at ${o.url}: the remembered dialect did not start (${(e as Error).message}); it will be detected again`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * A token written into the YAML (`orchestrator.token`) is stored for this orchestrator (the file wins over a
+ * different stored token, unless the rotation record shows it was rotated out) and removed from the file only
+ * once it has been proven by an authenticated 2xx. Returns the callback the dialect calls on each such 2xx.
+ */
+async function adoptFileToken(ctx: ManagedContext, o: OrchestratorConfig, scope: string): Promise<() => void> {
+  let removeFromFile = false;
+  if (o.legacyToken) {
+    const d = await adoptConfigToken(o.legacyToken, ctx.secrets, scope);
+    removeFromFile = true;
+    if (d.use === 'stored') {
+      ctx.logs.warn(`orchestrator.token in ${ctx.configPath} was rotated out earlier; using the newer stored token for ${o.url} (the file's copy is removed once that one works)`);
+    } else if (d.replaced) {
+      ctx.logs.warn(`orchestrator.token in ${ctx.configPath} differs from the token stored for ${o.url}: using the one in the file (the old one is kept as "previous" in ${ctx.secrets.backend})`);
+    } else {
+      ctx.logs.info(`orchestrator.token in ${ctx.configPath} is stored in ${ctx.secrets.backend} for ${o.url}; it is removed from the file once the orchestrator accepts it`);
+    }
+  }
+  let lastWrite = 0;
+  return () => {
+    if (Date.now() - lastWrite > 60_000) {
+      lastWrite = Date.now();
+      ctx.state.set(credentialOkKey(scope), new Date().toISOString());
+    }
+    if (!removeFromFile) return;
+    removeFromFile = false;
+    void editConfigFile(ctx.configPath, (doc) => doc.deleteIn(['orchestrator', 'token'])).then(
+      () => ctx.logs.warn(`orchestrator.token was accepted by ${o.url} and removed from ${ctx.configPath}; it is kept in ${ctx.secrets.backend}`),
+      (e: Error) => ctx.logs.error(`could not remove orchestrator.token from ${ctx.configPath}: ${e.message} (remove it by hand; the token is stored)`),
+    );
+  };
 }

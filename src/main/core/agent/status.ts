@@ -16,6 +16,7 @@ export interface StatusInputs {
   readonly agentVersion: string;
   readonly snapshotAges: ReadonlyMap<string, number | null>;
   readonly orchestrator: AgentStatus['orchestrator'];
+  readonly credential?: AgentStatus['credential'];
 }
 
 const FAILED = new Set(['no-repo', 'locked', 'wrong-password', 'timeout', 'stalled', 'killed', 'crash', 'config-error', 'failed']);
@@ -61,6 +62,7 @@ export function buildStatus(i: StatusInputs): AgentStatus {
     sources,
     lastError,
     orchestrator: i.orchestrator,
+    credential: i.credential ?? null,
     resticVersion: i.resticVersion,
     secretBackend: i.secretBackend,
     agentVersion: i.agentVersion,

@@ -7,7 +7,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { StateDb } from '../state/db.js';
 import { Backoff, OUTBOX_BACKOFF, sleep } from './backoff.js';
 import { OrchestratorClient } from './client.js';
-import { TokenSlots } from './credentials.js';
+import { orchestratorScope, TokenSlots } from './credentials.js';
 import { stripUndefined } from './wire.js';
 import { Outbox } from './outbox.js';
 import { OrchestratorConfigError, parseCaPin } from './transport.js';
@@ -113,12 +113,14 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
       if (opts.signal?.aborted) throw new EnrollmentError('enrollment aborted', null);
       const r = await client.register(body, `reg:${instanceId}`, parsed.bearer, opts.signal);
       if (r.ok && r.body) {
-        const slots = new TokenSlots(opts.secrets);
+        const slots = new TokenSlots(opts.secrets, orchestratorScope(opts.url, 'v1'));
         await slots.setCurrent(r.body.agent_token);
         outbox.kvSet(KV.agentId, r.body.agent_id);
         outbox.kvSet(KV.registered, 'true');
         outbox.kvSet(KV.orchestratorUrl, opts.url);
+        // A pin belongs to this enrollment: one left from an earlier orchestrator must not apply to this one.
         if (parsed.caPin) outbox.kvSet(KV.caPin, parsed.caPin);
+        else outbox.kvDelete(KV.caPin);
         if (r.body.config) outbox.kvSet(KV.tunables, JSON.stringify(r.body.config));
         return { agentId: r.body.agent_id, tokenId: r.body.token_id ?? null, config: r.body.config ? stripUndefined(r.body.config) : {} };
       }

@@ -5,7 +5,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { StateDb } from '../state/db.js';
 import { Backoff, cryptoJitter, POLL_BACKOFF, sleep } from './backoff.js';
 import { OrchestratorClient, type CallResult } from './client.js';
-import { TokenSlots } from './credentials.js';
+import { orchestratorScope, TokenSlots } from './credentials.js';
 import { KV } from './enrollment.js';
 import { envFailpoint, type Failpoint } from './failpoints.js';
 import { buildHeartbeat, defaultHeartbeatFacts } from './heartbeat.js';
@@ -41,6 +41,8 @@ export interface ManagedAgentOptions {
   readonly tunables?: Partial<Tunables>;
   /** Called on state changes (offline, suspended, upgrade required…) with a user-facing sentence. */
   readonly onState?: (s: ManagedStatus) => void;
+  /** Called after each authenticated 2xx heartbeat: the stored token works. */
+  readonly onAuthenticated?: () => void;
   readonly dispatcher?: Dispatcher;
 }
 
@@ -94,7 +96,7 @@ export class ManagedAgent {
     this.#fp = opts.failpoint ?? envFailpoint();
     this.#log = opts.log ?? silentLogger;
     this.#outbox = new Outbox(opts.db);
-    this.#slots = new TokenSlots(opts.secrets);
+    this.#slots = new TokenSlots(opts.secrets, orchestratorScope(opts.url, 'v1'));
     this.#agentId = this.#outbox.kvGet(KV.agentId);
     const stored = this.#outbox.kvGet(KV.tunables);
     const fromServer = stored ? TunablesPatchSchema.safeParse(JSON.parse(stored)) : null;
@@ -238,6 +240,7 @@ export class ManagedAgent {
       this.#link.setAuth('ok');
       this.#message = null;
     }
+    this.#o.onAuthenticated?.();
     const b = r.body;
     if (!b) return true;
     if (b.next_heartbeat_s) this.#hbInterval = b.next_heartbeat_s * 1000;

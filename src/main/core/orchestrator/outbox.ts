@@ -93,6 +93,10 @@ export class Outbox {
     this.db.prepare('INSERT INTO orch_kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  kvDelete(key: string): void {
+    this.db.prepare('DELETE FROM orch_kv WHERE key = ?').run(key);
+  }
+
   journal(leaseId: string): JournalRow | null {
     return this.db.prepare<[string], JournalRow>('SELECT * FROM orch_journal WHERE lease_id = ?').get(leaseId) ?? null;
   }

@@ -4,7 +4,7 @@ import type { CallResult, OrchestratorClient } from './client.js';
 import type { Failpoint } from './failpoints.js';
 import { RING_LINES } from './log-spool.js';
 import type { Link } from './link.js';
-import type { Outbox } from './outbox.js';
+import type { Outbox, StatusRow } from './outbox.js';
 import type { Tunables } from './types.js';
 
 /** What the sender tells the agent about a lease after a server answer. */
@@ -32,6 +32,8 @@ export interface SenderDeps {
 export class OutboxSender {
   readonly #backoff = new Backoff(OUTBOX_BACKOFF);
   readonly #batchLines = new Map<string, number>();
+  /** Per lease, for the progress interval (§5.5.5): the last state the server acked, the last report tried and when. */
+  readonly #lastStatus = new Map<string, { acked: string | null; seq: number; at: number }>();
   #lastSend = 0;
 
   constructor(private readonly d: SenderDeps) {}
@@ -55,13 +57,18 @@ export class OutboxSender {
     let any = false;
     for (const row of this.d.outbox.pendingStatuses(20)) {
       if (signal.aborted) return 'failed';
+      if (this.#tooSoon(row)) continue;
       await this.#pace(signal);
+      const last = this.#lastStatus.get(row.lease_id);
+      this.#lastStatus.set(row.lease_id, { acked: last?.acked ?? null, seq: row.status_seq, at: performance.now() });
       const doc = JSON.parse(row.body_json) as { lease_id: string; status_seq: number };
       const r = this.d.link.observe(await this.d.client.status(row.task_id, doc, signal));
       any = true;
       if (r.ok) {
         this.#backoff.succeed();
         this.d.outbox.ackStatus(row.lease_id, row.status_seq);
+        if (row.terminal) this.#lastStatus.delete(row.lease_id);
+        else this.#lastStatus.set(row.lease_id, { acked: row.state, seq: row.status_seq, at: this.#lastStatus.get(row.lease_id)?.at ?? 0 });
         const b = r.body;
         if (b && (b.superseded || b.directive === 'stop')) this.d.onLease(row.lease_id, 'superseded');
         else if (b?.cancel_requested) this.d.onLease(row.lease_id, 'cancel');
@@ -178,6 +185,18 @@ export class OutboxSender {
     }
     this.d.log.warn(`orchestrator: ${what}: ${r.message}`);
     return handle();
+  }
+
+  /**
+   * A progress report (same state as the last one sent for its lease) waits until `progress_interval_s` has
+   * passed since the last report was put on the wire, so the first progress after `running` and reports
+   * that waited in the outbox keep the interval too. Terminal reports, state changes (a state the server has not
+   * acked yet) and a resend of the same report are never held.
+   */
+  #tooSoon(row: StatusRow): boolean {
+    const last = this.#lastStatus.get(row.lease_id);
+    if (row.terminal || !last || last.acked !== row.state || last.seq === row.status_seq) return false;
+    return performance.now() - last.at < this.d.tunables().progress_interval_s * 1000;
   }
 
   async #pace(signal: AbortSignal): Promise<void> {

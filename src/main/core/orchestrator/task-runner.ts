@@ -140,6 +140,8 @@ export class ActiveTask {
     }
     this.phase = 'running';
     this.#report('running');
+    // The interval also holds between `running` and the first progress report.
+    this.#lastProgressAt = performance.now();
     const line = (l: LogLine) => this.d.spool.add(t.leaseId, this.stream, l);
     const timer = setLongTimeout(() => this.requestStop('timeout'), t.maxRuntimeS * 1000);
     let result: ExecutionResult;

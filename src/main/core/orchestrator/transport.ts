@@ -14,6 +14,8 @@ export interface TransportOptions {
   readonly url: string;
   /** PEM file with the private CA that signed the orchestrator's certificate. */
   readonly caFile?: string | null;
+  /** The same CA as PEM text (already read). */
+  readonly ca?: string | null;
   /** `spki-sha256:<base64>` from the enrollment token: a certificate of the chain must have this SPKI hash. */
   readonly caPin?: string | null;
   /** Allow plain `http://` to a loopback address (development and tests only). */
@@ -91,15 +93,19 @@ export function pinnedIdentityCheck(pin: Buffer | null) {
   };
 }
 
-/** Creates the undici dispatcher: TLS ≥ 1.2, verification always on, private CA and pin when given. */
+/**
+ * Creates the undici dispatcher: TLS ≥ 1.2, verification always on, private CA and pin when given. This is the
+ * one transport of managed mode: the dialect probe, every v1 route and every restic-monitor route use it, so a
+ * pin is checked in the handshake before any request byte leaves the agent.
+ */
 export function createDispatcher(opts: TransportOptions): Dispatcher {
   const base = checkOrchestratorUrl(opts.url, opts.insecureLoopback);
   const pin = opts.caPin ? parseCaPin(opts.caPin) : null;
   if (pin && base.protocol !== 'https:') {
     throw new OrchestratorConfigError('enrollment token carries a CA pin, which needs an https:// orchestrator.url');
   }
-  let ca: string | undefined;
-  if (opts.caFile) {
+  let ca: string | undefined = opts.ca ?? undefined;
+  if (!ca && opts.caFile) {
     try {
       ca = readFileSync(opts.caFile, 'utf8');
     } catch (e) {

@@ -1,4 +1,6 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
+import { orchestratorScope, tokenAccounts } from '../orchestrator/credentials.js';
+import { checkOrchestratorUrl, createDispatcher } from '../orchestrator/transport.js';
 import type { z } from 'zod';
 import { registerSecret } from '../log/redact.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -11,8 +13,10 @@ import {
   TasksResponse,
 } from './schemas.js';
 
-/** SecretStore account holding the server's global credential (the same one its UI uses). */
-export const RM_TOKEN_ACCOUNT = 'orchestrator:token:current';
+/** SecretStore account holding this server's global credential (the same one its UI uses). */
+export function rmTokenAccount(url: string): string {
+  return tokenAccounts(orchestratorScope(url, 'restic-monitor')).current;
+}
 
 /** How to authenticate: `bearer` sends the stored value as `AUTH_TOKEN`; `basic` expects `user:password` stored. */
 export interface RmAuth {
@@ -79,6 +83,8 @@ export interface RmApiOptions {
   readonly insecureLoopback?: boolean;
   /** PEM CA bundle for a private CA (orchestrator.caFile, already read). */
   readonly ca?: string | null;
+  /** `spki-sha256:<b64>` CA pin, checked in the TLS handshake (the shared transport). */
+  readonly caPin?: string | null;
   readonly timeoutMs?: number;
   readonly userAgent?: string;
 }
@@ -95,7 +101,7 @@ export class RmApiClient {
   constructor(private readonly opts: RmApiOptions) {
     this.baseUrl = checkBaseUrl(opts.baseUrl, opts.insecureLoopback ?? false);
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
-    this.#dispatcher = new Agent({ connect: opts.ca ? { ca: opts.ca } : {}, keepAliveTimeout: 10_000 });
+    this.#dispatcher = createDispatcher({ url: this.baseUrl, ca: opts.ca ?? null, caPin: opts.caPin ?? null, insecureLoopback: opts.insecureLoopback ?? false });
   }
 
   /** Registers (or re-registers) by hostname; the server answers 201 for a new agent, 200 for a known one. */
@@ -132,7 +138,7 @@ export class RmApiClient {
   }
 
   async #authHeader(): Promise<string | null> {
-    const auth = this.opts.auth === undefined ? { scheme: 'bearer' as const, account: RM_TOKEN_ACCOUNT } : this.opts.auth;
+    const auth = this.opts.auth === undefined ? { scheme: 'bearer' as const, account: rmTokenAccount(this.baseUrl) } : this.opts.auth;
     if (!auth) return null;
     const value = await this.opts.secrets.get(auth.account);
     if (!value) return null; // a server without AUTH_TOKEN/AUTH_USERNAME leaves every route open
@@ -216,18 +222,6 @@ function seg(id: string): string {
 
 /** Validates the base URL: no trailing slash (the server routes exact paths), TLS unless loopback + opted in. */
 export function checkBaseUrl(url: string, insecureLoopback: boolean): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error(`orchestrator.url "${url}" is not a URL (expected e.g. https://monitor.example:8080)`);
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error(`orchestrator.url must be http(s), got ${u.protocol}`);
-  if (u.protocol === 'http:') {
-    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
-    if (!loopback || !insecureLoopback) {
-      throw new Error(`orchestrator.url uses plain http (${u.host}): use https, or for a loopback address set orchestrator.insecure_loopback`);
-    }
-  }
-  return u.toString().replace(/\/+$/, '');
+  // The one URL rule of managed mode (https, or http to any loopback address with insecure_loopback).
+  return checkOrchestratorUrl(url, insecureLoopback).toString().replace(/\/+$/, '');
 }

@@ -19,7 +19,7 @@ export interface RmAgentOptions {
   /** Opened with `rmMigrations` (the agent's state DB). */
   readonly db: StateDb;
   readonly secrets: SecretStore;
-  /** Default: Bearer token from `orchestrator:token:current`; null = send no credential. */
+  /** Default: Bearer token from this orchestrator's `current` slot (`rmTokenAccount`); null = send no credential. */
   readonly auth?: RmAuth | null;
   readonly insecureLoopback?: boolean;
   readonly ca?: string | null;
@@ -37,6 +37,8 @@ export interface RmAgentOptions {
   readonly diskPaths?: ReadonlyArray<string>;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly requestTimeoutMs?: number;
+  /** Called after each 2xx answer: the stored credential works. */
+  readonly onAuthenticated?: () => void;
 }
 
 /** What the UI/status shows about the dialect. */
@@ -239,7 +241,8 @@ export class RmAgent {
     }
     if (!access) {
       this.#log.error('restic-monitor: no usable local repository for the task', { taskId: task.id, repository: redact(task.repository), reason: msg });
-      this.store.finish({ taskId: task.id, attempt: task.retryCount, policyId: task.policyId, taskType: task.type }, failureResult({ ...task, taskType: task.type }, msg), Date.now());
+      const log = `restic-agent ${this.opts.agentVersion} on ${this.opts.hostname}: ${task.type} task ${task.id} not started: ${msg}`;
+      this.store.finish({ taskId: task.id, attempt: task.retryCount, policyId: task.policyId, taskType: task.type }, failureResult({ ...task, taskType: task.type }, msg, log), Date.now());
       this.#outWake.wake();
       return;
     }
@@ -333,6 +336,13 @@ export class RmAgent {
       const id = await this.#ensureAgentId();
       if (!id) return;
       try {
+        // Every task that reached the agent is acked before its result, whatever happened to it locally.
+        if (this.store.task(row.taskId)?.acked === false) {
+          await this.api.ack(id, row.taskId).catch((e: unknown) => {
+            if (!(e instanceof RmHttpError && e.status === 404)) throw e;
+          });
+          this.store.markAcked(row.taskId);
+        }
         await this.api.submitResult(id, row.body);
         this.store.delivered(row.id, row.taskId, row.attempt);
         this.#ok();
@@ -356,6 +366,7 @@ export class RmAgent {
   #ok(): void {
     this.#connected = true;
     this.#lastError = null;
+    this.opts.onAuthenticated?.();
   }
 
   #fail(what: string, e: unknown): void {
