@@ -38,7 +38,9 @@ describe('the original-design example', () => {
       password: { kind: 'file', path: '/etc/restic/repo.pass' },
       env: {},
       secretEnv: [],
-      check: null,
+      // Maintenance on its own weekly cadence (issue #11), not after each backup.
+      check: expect.objectContaining({ schedule: { kind: 'cron', expression: '0 4 * * 6', timezone: null }, readDataSubset: null, readDataCycle: 8 }),
+      prune: expect.objectContaining({ schedule: { kind: 'cron', expression: '0 4 * * 0', timezone: null }, maxUnused: null, maxRepackSize: null }),
     });
     expect(c.sources).toEqual([
       { path: '/home', policy: 'daily', repository: 'default', exclude: ['/home/*/.cache', '/home/*/tmp'], tags: [] },
@@ -139,7 +141,8 @@ describe('every feature', () => {
       password: { kind: 'keyring', account: 'my-s3-password' },
       env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_DEFAULT_REGION: 'eu-west-1', RESTIC_PACK_SIZE: '64' },
       secretEnv: ['AWS_SECRET_ACCESS_KEY'],
-      check: { schedule: { kind: 'cron', expression: '0 4 * * 0', timezone: 'Europe/Berlin' }, readDataSubset: '5%' },
+      check: expect.objectContaining({ schedule: { kind: 'cron', expression: '0 4 * * 0', timezone: 'Europe/Berlin' }, jitterMs: 0, readDataSubset: '5%' }),
+      prune: expect.anything(),
     });
     expect(c.sources[0]).toEqual({ path: '/home', policy: 'workdays', repository: 's3', exclude: ['*.tmp', '*.iso'], tags: ['home', 'laptop'] });
     expect(c.policies.workdays).toEqual({
@@ -147,14 +150,14 @@ describe('every feature', () => {
       schedule: { kind: 'cron', expression: '0 18 * * 1-5', timezone: 'Europe/Berlin' },
       jitterMs: 600_000,
       retention: { keepLast: 3, keepDaily: 14, keepWithin: '30d' },
-      prune: true,
+      prune: 'maintenance',
       conditions: { acPowerOnly: true, notOnMetered: true, minFreeCacheBytes: 2e9, requireRepositoryReachable: true, deadlineMs: 172_800_000 },
       retry: { maxAttempts: 5, initialDelayMs: 30_000, maxDelayMs: 3_600_000 },
       throttle: { limitUploadKiBs: 2048, limitDownloadKiBs: 4096, lowPriority: true, readConcurrency: 4 },
       staleAfterMs: 259_200_000,
     });
     expect(c.policies.often?.schedule).toEqual({ kind: 'every', intervalMs: 21_600_000 });
-    expect(c.policies.often?.prune).toBe(false);
+    expect(c.policies.often?.prune).toBe('never');
     // Overriding a built-in keeps its other fields.
     expect(c.policies.daily?.schedule).toEqual({ kind: 'cron', expression: '30 1 * * *', timezone: null });
     expect(c.policies.daily?.retention).toBeNull();

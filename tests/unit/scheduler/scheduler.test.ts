@@ -25,7 +25,7 @@ describe('Scheduler: regular runs', () => {
       ['2024-03-01T01:00:00.000Z', 'schedule'],
       ['2024-03-01T02:00:00.000Z', 'schedule'],
     ]);
-    expect(h.jobs[0]).toMatchObject({ kind: 'backup', repository: 'nas', source: '/home/me', policy: 'hourly', attempt: 1, retention: { due: true, prune: true } });
+    expect(h.jobs[0]).toMatchObject({ kind: 'backup', repository: 'nas', source: '/home/me', policy: 'hourly', attempt: 1, retention: { due: true, prune: false } });
     expect(h.clock.pendingTimers()).toBe(1);
     expect(h.scheduler.nextRuns()[0]).toMatchObject({ nextRunAt: '2024-03-01T03:00:00.000Z', lastOutcome: 'success', lastSuccessAt: '2024-03-01T02:00:00.000Z' });
   });

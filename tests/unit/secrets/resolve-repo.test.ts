@@ -11,6 +11,7 @@ const repo = (over: Partial<RepositoryConfig>): RepositoryConfig => ({
   env: {},
   secretEnv: [],
   check: null,
+  prune: null,
   ...over,
 });
 

@@ -152,8 +152,11 @@ class Agent implements AgentCore {
     });
     scheduler.on('plan-changed', () => this.#events.statusChanged());
     scheduler.on('job-finished', (f) => {
-      // A new snapshot changes the source's age: re-read it (one `snapshots` per repository).
-      if (f.job.kind === 'backup' && (f.outcome === 'success' || f.outcome === 'partial')) void this.#freshness.check().then(() => this.#events.statusChanged());
+      // A new snapshot makes its source fresh: the backup's summary says so, no repository listing needed.
+      if (f.job.kind === 'backup' && f.job.source && (f.outcome === 'success' || f.outcome === 'partial')) {
+        this.#freshness.observed(f.job.repository, f.job.source, new Date(f.at));
+        this.#events.statusChanged();
+      }
     });
     scheduler.on('alert', (a) => logAlert(this.logs, a));
     scheduler.on('condition-blocked', (b) => this.logs.info(`waiting to back up ${b.source ?? b.repository}: ${b.reasons.join('; ')}`));

@@ -22,8 +22,9 @@ export function watchedSources(config: AgentConfig): WatchedSource[] {
 }
 
 /**
- * The staleness watchdog over real repositories: one `restic snapshots` per repository and round (all hosts,
- * so backups made elsewhere count), whatever the number of sources.
+ * The staleness watchdog over real repositories: one `restic snapshots --latest 1` per repository and round (the
+ * newest snapshot of each host and path set: all hosts, so backups made elsewhere count), whatever the number of
+ * sources. It runs at start-up and on its own slow timer; after a backup the summary updates the source instead.
  */
 export function createFreshnessWatchdog(
   config: () => AgentConfig,
@@ -37,7 +38,7 @@ export function createFreshnessWatchdog(
     if (hit && Date.now() - hit.at < 60_000) return hit.list;
     const list = repos()
       .get(repository)
-      .then((r) => r.snapshots({}, { signal: AbortSignal.timeout(300_000) }));
+      .then((r) => r.snapshots({ latest: 1 }, { signal: AbortSignal.timeout(300_000) }));
     round.set(repository, { at: Date.now(), list });
     return list;
   };

@@ -50,16 +50,17 @@ export async function backupSource(
   return { backup: run, retention };
 }
 
-/** The scheduler's `JobRunner`: a backup (plus retention) of one source, or a check of one repository. */
+/** The scheduler's `JobRunner`: a backup (plus retention) of one source, or a check or prune of one repository. */
 export function jobRunner(deps: () => TrackerDeps) {
   return async (job: Job, signal: AbortSignal): Promise<{ outcome: RunOutcome; message: string }> => {
     // The scheduler already holds this repository's queue slot: the backup and its retention run inside it.
     const d = { ...deps(), queue: inSlot };
-    if (job.kind === 'check') {
+    if (job.kind !== 'backup') {
       const { record } = await trackRun(
         d,
-        { runId: job.id, kind: 'check', trigger: job.trigger, repository: job.repository, source: null, policy: null, taskId: null },
-        (restic, ctl) => restic.check({ readDataSubset: job.readDataSubset }, ctl),
+        { runId: job.id, kind: job.kind, trigger: job.trigger, repository: job.repository, source: null, policy: null, taskId: null },
+        (restic, ctl) =>
+          job.kind === 'check' ? restic.check({ readDataSubset: job.readDataSubset }, ctl) : restic.prune({ maxUnused: job.maxUnused, maxRepackSize: job.maxRepackSize }, ctl),
         { signal },
       );
       return { outcome: record.outcome ?? 'failed', message: record.message ?? '' };

@@ -35,7 +35,7 @@ export async function oneShot(
       case 'check':
         return [(await trackRun(deps, meta, (r, ctl) => r.check({ readDataSubset: op.readDataSubset }, ctl))).record];
       case 'prune':
-        return [(await trackRun(deps, meta, (r, ctl) => r.prune(ctl))).record];
+        return [(await trackRun(deps, meta, (r, ctl) => r.prune({}, ctl))).record];
       case 'init':
         return [(await trackRun(deps, meta, (r, ctl) => r.init(ctl))).record];
       case 'unlock':

@@ -3,7 +3,8 @@ import type { PolicyConfig, SourceConfig } from '../config/types.js';
 import { trackRun, type TrackerDeps } from './run-tracker.js';
 
 /**
- * `forget` (with `--prune` when asked or when the policy says so) for this agent's snapshots of one source.
+ * `forget` (with `--prune` only when asked, or for a policy with `prune: after_backup`) for this agent's snapshots
+ * of one source; otherwise pruning is the repository's own maintenance job.
  *
  * Only snapshots tagged `agent:<id>` of this host and path are considered, so a shared repository's other
  * snapshots are never touched.
@@ -20,7 +21,7 @@ export async function forgetSource(
     { kind: 'forget', trigger: opts.trigger, repository: source.repository, source: source.path, policy: policy.name, taskId: null },
     (restic, ctl) =>
       restic.forget(
-        { retention: policy.retention, prune: (opts.prune ?? false) || policy.prune, host: agent.hostname, tags: [`agent:${agent.id}`], paths: [source.path] },
+        { retention: policy.retention, prune: (opts.prune ?? false) || policy.prune === 'after_backup', host: agent.hostname, tags: [`agent:${agent.id}`], paths: [source.path] },
         ctl,
       ),
     { signal: opts.signal },

@@ -51,7 +51,7 @@ export async function runManagedTask(deps: TrackerDeps, t: ManagedTask, ctl: Ctl
       case 'prune':
         return t.retention
           ? restic.forget({ retention: t.retention, prune: true, host: t.forgetHost ?? undefined, tags: [...t.tags] }, rc)
-          : restic.prune(rc);
+          : restic.prune({}, rc);
       case 'forget':
         return restic.forget({ retention: t.retention ?? {}, prune: t.pruneAfterForget, host: t.forgetHost ?? undefined, tags: [...t.tags] }, rc);
     }

@@ -9,6 +9,21 @@ export const DEFAULT_CONDITIONS: RunConditions = {
   deadlineMs: 0,
 };
 
+/** Maintenance (prune, check) reads and rewrites repository data: on AC power, off metered links, within a week. */
+export const MAINTENANCE_CONDITIONS: RunConditions = {
+  acPowerOnly: true,
+  notOnMetered: true,
+  minFreeCacheBytes: 0,
+  requireRepositoryReachable: false,
+  deadlineMs: 7 * 86_400_000,
+};
+
+/** Default prune cadence: weekly, Sunday 04:00 local time. */
+export const DEFAULT_PRUNE_SCHEDULE = '0 4 * * 0';
+/** Default check cadence: weekly, Saturday 04:00 local time, reading all data over `DEFAULT_READ_DATA_CYCLE` checks. */
+export const DEFAULT_CHECK_SCHEDULE = '0 4 * * 6';
+export const DEFAULT_READ_DATA_CYCLE = 8;
+
 /** Three attempts, backing off from one minute up to half an hour. */
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, initialDelayMs: 60_000, maxDelayMs: 1_800_000 };
 
@@ -22,7 +37,7 @@ function builtin(name: string, expression: string, rest: Pick<PolicyConfig, 'jit
   return {
     name,
     schedule: { kind: 'cron', expression, timezone: null },
-    prune: true,
+    prune: 'maintenance',
     conditions: DEFAULT_CONDITIONS,
     retry: DEFAULT_RETRY,
     throttle: DEFAULT_THROTTLE,

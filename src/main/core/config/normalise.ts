@@ -1,12 +1,21 @@
 import { hostname as osHostname, homedir as osHomedir } from 'node:os';
 import { posix, win32 } from 'node:path';
 import { currentPlatformPaths } from '../paths.js';
-import { BUILTIN_POLICIES, DEFAULT_CONDITIONS, DEFAULT_RETRY, DEFAULT_THROTTLE } from './builtin-policies.js';
+import {
+  BUILTIN_POLICIES,
+  DEFAULT_CHECK_SCHEDULE,
+  DEFAULT_CONDITIONS,
+  DEFAULT_PRUNE_SCHEDULE,
+  DEFAULT_READ_DATA_CYCLE,
+  DEFAULT_RETRY,
+  DEFAULT_THROTTLE,
+  MAINTENANCE_CONDITIONS,
+} from './builtin-policies.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import type { RawConfig, RawPolicy, RawRepository, RawSchedule } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { formatDuration } from './units.js';
-import type { AgentConfig, OrchestratorConfig, PolicyConfig, RepositoryConfig, Retention, Schedule, SourceConfig } from './types.js';
+import type { AgentConfig, OrchestratorConfig, PolicyConfig, RepositoryConfig, Retention, RunConditions, Schedule, SourceConfig } from './types.js';
 
 /** Machine facts the defaults depend on (passed in so tests are deterministic). */
 export interface NormaliseContext {
@@ -158,8 +167,6 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
   const home = (p: string): string => (p === '~' ? ctx.homedir : p.startsWith('~/') ? ctx.homedir + p.slice(1) : p);
   const homeOrNull = (p: string | undefined): string | null => (p === undefined ? null : home(p));
 
-  const repoEntries = [...repositoriesOf(raw)].map(([name, { raw: r }]) => [name, repositoryOf(name, r, home)] as const);
-  const repositories = Object.fromEntries(repoEntries);
   const implicit = implicitRepository(repositoriesOf(raw));
   const globalExclude = (raw.backup?.exclude ?? []).map(home);
   const sources: SourceConfig[] = (raw.backup?.sources ?? []).map((s) => ({
@@ -171,6 +178,14 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
   }));
   const policies: Record<string, PolicyConfig> = { ...BUILTIN_POLICIES };
   for (const [name, p] of Object.entries(raw.policies ?? {})) policies[name] = mergePolicy(name, p, BUILTIN_POLICIES[name]);
+  const repositories = Object.fromEntries(
+    [...repositoriesOf(raw)].map(([name, { raw: r }]) => {
+      const own = sources.filter((s) => s.repository === name);
+      // Default maintenance only where the agent backs up; a policy with `prune: maintenance` (YAML `true`) asks for it.
+      const defaults = { check: own.length > 0, prune: own.some((s) => policies[s.policy]?.prune === 'maintenance') };
+      return [name, repositoryOf(name, r, home, defaults)] as const;
+    }),
+  );
 
   const hostname = raw.agent?.hostname ?? ctx.hostname;
   return {
@@ -201,7 +216,7 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
   };
 }
 
-function repositoryOf(name: string, r: RawRepository, home: (p: string) => string): RepositoryConfig {
+function repositoryOf(name: string, r: RawRepository, home: (p: string) => string, defaults: { check: boolean; prune: boolean }): RepositoryConfig {
   const password: RepositoryConfig['password'] =
     r.password_file !== undefined
       ? { kind: 'file', path: home(r.password_file) }
@@ -214,9 +229,42 @@ function repositoryOf(name: string, r: RawRepository, home: (p: string) => strin
     password,
     env: r.env ?? {},
     secretEnv: r.secret_env ?? [],
-    check: r.check
-      ? { schedule: scheduleOf(r.check.schedule, r.check.timezone ?? null), readDataSubset: r.check.read_data_subset ?? null }
-      : null,
+    check:
+      r.check === false || (r.check === undefined && !defaults.check)
+        ? null
+        : {
+            schedule: maintenanceSchedule(r.check?.schedule, r.check?.timezone, DEFAULT_CHECK_SCHEDULE),
+            jitterMs: r.check?.schedule ? 0 : MAINTENANCE_JITTER_MS,
+            conditions: conditionsOf(r.check?.conditions, MAINTENANCE_CONDITIONS),
+            readDataSubset: r.check?.read_data_subset ?? null,
+            readDataCycle: r.check?.read_data_cycle ?? DEFAULT_READ_DATA_CYCLE,
+          },
+    prune:
+      r.prune === false || (r.prune === undefined && !defaults.prune)
+        ? null
+        : {
+            schedule: maintenanceSchedule(r.prune?.schedule, r.prune?.timezone, DEFAULT_PRUNE_SCHEDULE),
+            jitterMs: r.prune?.schedule ? 0 : MAINTENANCE_JITTER_MS,
+            conditions: conditionsOf(r.prune?.conditions, MAINTENANCE_CONDITIONS),
+            maxUnused: r.prune?.max_unused ?? null,
+            maxRepackSize: r.prune?.max_repack_size ?? null,
+          },
+  };
+}
+
+const MAINTENANCE_JITTER_MS = 60 * 60_000;
+
+function maintenanceSchedule(s: RawSchedule | undefined, timezone: string | undefined, fallback: string): Schedule {
+  return s ? scheduleOf(s, timezone ?? null) : { kind: 'cron', expression: fallback, timezone: timezone ?? null };
+}
+
+function conditionsOf(c: RawPolicy['conditions'], b: RunConditions): RunConditions {
+  return {
+    acPowerOnly: c?.ac_power_only ?? b.acPowerOnly,
+    notOnMetered: c?.not_on_metered ?? b.notOnMetered,
+    minFreeCacheBytes: c?.min_free_cache ?? b.minFreeCacheBytes,
+    requireRepositoryReachable: c?.require_repository_reachable ?? b.requireRepositoryReachable,
+    deadlineMs: c?.deadline ?? b.deadlineMs,
   };
 }
 
@@ -242,8 +290,6 @@ function mergePolicy(name: string, p: RawPolicy, base: PolicyConfig | undefined)
   const tz = p.timezone ?? baseTz;
   // crossCheck guarantees a schedule for non-built-in policies.
   const schedule: Schedule = p.schedule ? scheduleOf(p.schedule, tz) : base ? withTimezone(base.schedule, tz) : { kind: 'every', intervalMs: 86_400_000 };
-  const c = p.conditions;
-  const b = base?.conditions ?? DEFAULT_CONDITIONS;
   const rt = base?.retry ?? DEFAULT_RETRY;
   const th = base?.throttle ?? DEFAULT_THROTTLE;
   return {
@@ -251,14 +297,8 @@ function mergePolicy(name: string, p: RawPolicy, base: PolicyConfig | undefined)
     schedule,
     jitterMs: p.jitter ?? base?.jitterMs ?? 0,
     retention: p.retention === undefined ? (base?.retention ?? null) : p.retention === null ? null : retentionOf(p.retention),
-    prune: p.prune ?? base?.prune ?? false,
-    conditions: {
-      acPowerOnly: c?.ac_power_only ?? b.acPowerOnly,
-      notOnMetered: c?.not_on_metered ?? b.notOnMetered,
-      minFreeCacheBytes: c?.min_free_cache ?? b.minFreeCacheBytes,
-      requireRepositoryReachable: c?.require_repository_reachable ?? b.requireRepositoryReachable,
-      deadlineMs: c?.deadline ?? b.deadlineMs,
-    },
+    prune: p.prune === undefined ? (base?.prune ?? 'never') : p.prune === 'after_backup' ? 'after_backup' : p.prune ? 'maintenance' : 'never',
+    conditions: conditionsOf(p.conditions, base?.conditions ?? DEFAULT_CONDITIONS),
     retry: {
       maxAttempts: p.retry?.max_attempts ?? rt.maxAttempts,
       initialDelayMs: p.retry?.initial_delay ?? rt.initialDelayMs,

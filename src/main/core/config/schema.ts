@@ -110,6 +110,25 @@ const readDataSubset = z
     message: 'expected "n/t" (e.g. "1/10"), a percentage ("5%") or a size ("500M")',
   });
 
+/** Run conditions of a policy or a maintenance job. */
+const conditions = strict({
+  ac_power_only: z.boolean().optional(),
+  not_on_metered: z.boolean().optional(),
+  min_free_cache: size.optional(),
+  require_repository_reachable: z.boolean().optional(),
+  deadline: duration.optional(),
+});
+
+/** restic's `--max-unused`: a size, a percentage or `unlimited`. */
+const maxUnused = z
+  .union([z.string(), z.number()], { error: 'expected a percentage ("5%"), a size ("1G") or "unlimited"' })
+  .transform(String)
+  .refine((v) => /^\d+(\.\d+)?%$/.test(v) || /^\d+(\.\d+)?[KMGT]?$/i.test(v) || v === 'unlimited', { message: 'expected a percentage ("5%"), a size ("1G") or "unlimited"' });
+const repackSize = z
+  .union([z.string(), z.number()], { error: 'expected a size such as "2G" or "500M"' })
+  .transform(String)
+  .refine((v) => /^\d+(\.\d+)?[KMGT]?$/i.test(v), { message: 'expected a size such as "2G" or "500M"' });
+
 const repository = strict({
   url: text,
   password_file: text.optional(),
@@ -117,7 +136,18 @@ const repository = strict({
   password_keyring: z.string().regex(/^\S+$/, 'expected a SecretStore account name without spaces').optional(),
   env: z.record(envName, z.union([z.string(), z.number(), z.boolean()], { error: 'expected a text value' }).transform(String)).optional(),
   secret_env: z.array(envName).optional(),
-  check: strict({ schedule, timezone: timezone.optional(), read_data_subset: readDataSubset.optional() }).optional(),
+  check: z
+    .union([
+      z.literal(false),
+      strict({ schedule: schedule.optional(), timezone: timezone.optional(), read_data_subset: readDataSubset.optional(), read_data_cycle: wholeNumber(0, 10_000).optional(), conditions: conditions.optional() }),
+    ])
+    .optional(),
+  prune: z
+    .union([
+      z.literal(false),
+      strict({ schedule: schedule.optional(), timezone: timezone.optional(), max_unused: maxUnused.optional(), max_repack_size: repackSize.optional(), conditions: conditions.optional() }),
+    ])
+    .optional(),
 }).superRefine((repo, ctx) => {
   const given = (['password_file', 'password_command', 'password_keyring'] as const).filter((k) => repo[k] !== undefined);
   if (given.length > 1) {
@@ -155,14 +185,8 @@ const policy = strict({
   timezone: timezone.optional(),
   jitter: duration.optional(),
   retention: retention.nullable().optional(),
-  prune: z.boolean().optional(),
-  conditions: strict({
-    ac_power_only: z.boolean().optional(),
-    not_on_metered: z.boolean().optional(),
-    min_free_cache: size.optional(),
-    require_repository_reachable: z.boolean().optional(),
-    deadline: duration.optional(),
-  }).optional(),
+  prune: z.union([z.boolean(), z.literal('after_backup')], { error: 'expected true (prune at the repository\'s maintenance cadence), false, or "after_backup"' }).optional(),
+  conditions: conditions.optional(),
   retry: strict({
     max_attempts: positive.optional(),
     initial_delay: duration.optional(),

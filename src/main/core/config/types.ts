@@ -62,12 +62,30 @@ export interface RepositoryConfig {
   readonly secretEnv: ReadonlyArray<string>;
   /** Check cadence for this repository (null = never on a schedule). */
   readonly check: CheckConfig | null;
+  /** Prune cadence for this repository (null = never on a schedule). */
+  readonly prune: PruneConfig | null;
 }
 
-export interface CheckConfig {
+/** A repository maintenance job (check, prune): its own schedule and run conditions, not the backups'. */
+export interface MaintenanceConfig {
   readonly schedule: Schedule;
-  /** e.g. `5%` or `1/10`, passed to `--read-data-subset`; null = structure only. */
+  /** A stable per-agent offset up to this long (default schedules: 1 h, to spread a fleet; explicit ones: 0). */
+  readonly jitterMs: number;
+  readonly conditions: RunConditions;
+}
+
+export interface CheckConfig extends MaintenanceConfig {
+  /** e.g. `5%` or `1/10`, passed to `--read-data-subset` on every check; null = see `readDataCycle`. */
   readonly readDataSubset: string | null;
+  /** Read all data over this many checks (`--read-data-subset n/N`, n rotating); 0 = structure only. */
+  readonly readDataCycle: number;
+}
+
+export interface PruneConfig extends MaintenanceConfig {
+  /** restic `--max-unused` (`5%`, `1G`, `unlimited`); null = restic's default. */
+  readonly maxUnused: string | null;
+  /** restic `--max-repack-size` (`2G`); null = no limit. */
+  readonly maxRepackSize: string | null;
 }
 
 export interface SourceConfig {
@@ -101,14 +119,19 @@ export interface PolicyConfig {
   readonly jitterMs: number;
   /** Applied with `forget` after each successful backup; null = keep everything. */
   readonly retention: Retention | null;
-  /** Run `forget --prune` (true) or only `forget` (false) after the backup. */
-  readonly prune: boolean;
+  /**
+   * `maintenance` (YAML `true`): the repository's own prune schedule prunes; `after_backup`: `forget --prune` after
+   * each backup (costly on big remote repositories); `never` (YAML `false`): this policy asks for no pruning.
+   */
+  readonly prune: PruneMode;
   readonly conditions: RunConditions;
   readonly retry: RetryPolicy;
   readonly throttle: Throttle;
   /** Alert when the newest snapshot of a source is older than this (0 = off). */
   readonly staleAfterMs: number;
 }
+
+export type PruneMode = 'maintenance' | 'after_backup' | 'never';
 
 export interface RunConditions {
   readonly acPowerOnly: boolean;

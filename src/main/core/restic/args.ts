@@ -82,6 +82,11 @@ export function retentionArgs(r: Retention): string[] {
   return a;
 }
 
+/** `prune` argv. */
+export function pruneArgs(o: { maxUnused?: string | null; maxRepackSize?: string | null }): string[] {
+  return ['prune', ...(o.maxUnused ? ['--max-unused', o.maxUnused] : []), ...(o.maxRepackSize ? ['--max-repack-size', o.maxRepackSize] : [])];
+}
+
 /** `forget` argv (policy + filters, `--prune` optional). */
 export function forgetArgs(o: { retention: Retention; prune: boolean; host?: string; tags?: readonly string[]; paths?: readonly string[] }): string[] {
   return ['forget', ...retentionArgs(o.retention), ...filterArgs(o), ...(o.prune ? ['--prune'] : [])];

@@ -3,7 +3,7 @@ import type { LogLevel } from '../../../shared/model/log.js';
 import type { RepoAccess, Retention } from '../config/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { redact } from '../log/redact.js';
-import { backupArgs, checkArgs, filterArgs, forgetArgs, globalArgs, restoreArgs } from './args.js';
+import { backupArgs, checkArgs, filterArgs, forgetArgs, globalArgs, pruneArgs, restoreArgs } from './args.js';
 import type { BackupSummary, JsonEvent } from './backup-parser.js';
 import { buildEnv } from './env.js';
 import { classify, type Classified } from './outcome.js';
@@ -175,9 +175,9 @@ export class Restic {
     return { ...ex.result, message, removed, kept };
   }
 
-  /** Runs `prune`. */
-  async prune(ctl: RunControl = {}): Promise<ResticResult> {
-    return (await this.#exec(['prune'], ctl, { waitForLock: true })).result;
+  /** Runs `prune` (with `--max-unused` / `--max-repack-size` when given; restic ≥ 0.12 has both). */
+  async prune(o: { maxUnused?: string | null; maxRepackSize?: string | null } = {}, ctl: RunControl = {}): Promise<ResticResult> {
+    return (await this.#exec(pruneArgs(o), ctl, { waitForLock: true })).result;
   }
 
   /** Runs `init` (creates the repository). */
@@ -188,8 +188,9 @@ export class Restic {
   }
 
   /** Lists snapshots (optionally filtered); throws ResticError when restic fails. */
-  async snapshots(filter: { host?: string; tags?: string[]; paths?: string[] } = {}, ctl: RunControl = {}): Promise<SnapshotRecord[]> {
-    const ex = await this.#exec(['snapshots', ...filterArgs(filter)], ctl, { collectStdout: true, waitForLock: true });
+  async snapshots(filter: { host?: string; tags?: string[]; paths?: string[]; latest?: number; ids?: string[] } = {}, ctl: RunControl = {}): Promise<SnapshotRecord[]> {
+    const args = ['snapshots', ...filterArgs(filter), ...(filter.latest ? ['--latest', String(filter.latest)] : []), ...(filter.ids ?? [])];
+    const ex = await this.#exec(args, ctl, { collectStdout: true, waitForLock: true });
     if (ex.result.outcome !== 'success') throw new ResticError(ex.result);
     const parsed = parseSingleDoc(ex.raw.stdout);
     for (const l of parsed.extra) this.#text(l, 'stdout', ctl);
@@ -238,10 +239,13 @@ export class Restic {
     return { state: 'unreachable', message: ex.result.message };
   }
 
-  /** Looks up the full id of a short snapshot id (0.14 backup summaries). Falls back to the short id. */
+  /**
+   * Looks up the full id of a short snapshot id (0.14 backup summaries) by asking for that one snapshot (restic
+   * then reads one snapshot file, not all of them). Falls back to the short id.
+   */
   async #resolveId(shortId: string): Promise<string> {
     try {
-      const all = await this.snapshots({ host: this.opts.host });
+      const all = await this.snapshots({ ids: [shortId] });
       const hit = all.find((s) => s.id.startsWith(shortId));
       if (hit) return hit.id;
     } catch (e) {

@@ -4,7 +4,7 @@ import type { RunOutcome, RunTrigger } from '../../../shared/model/run.js';
 export interface Job {
   /** Unique per attempt; the runner may use it as the run-history id. */
   readonly id: string;
-  readonly kind: 'backup' | 'check';
+  readonly kind: 'backup' | 'check' | 'prune';
   readonly repository: string;
   readonly source: string | null;
   readonly policy: string | null;
@@ -15,6 +15,9 @@ export interface Job {
   readonly retention: { readonly due: boolean; readonly prune: boolean } | null;
   /** Checks: `--read-data-subset` value, or null for structure only. */
   readonly readDataSubset: string | null;
+  /** Prunes: restic's `--max-unused` / `--max-repack-size`, null = restic's defaults. */
+  readonly maxUnused: string | null;
+  readonly maxRepackSize: string | null;
   /** Set when the run conditions were relaxed because the deadline passed. */
   readonly conditionsRelaxed: boolean;
 }

@@ -18,11 +18,11 @@ export type SchedulerConfig = Pick<AgentConfig, 'repositories' | 'sources' | 'po
   readonly pause: PauseSection;
 };
 
-/** One schedule the scheduler keeps: a source's backup or a repository's check. */
+/** One schedule the scheduler keeps: a source's backup, or a repository's check or prune (maintenance). */
 export interface JobDef {
-  /** Stable identity: `backup:<repository>:<source path>` or `check:<repository>`. */
+  /** Stable identity: `backup:<repository>:<source path>`, `check:<repository>` or `prune:<repository>`. */
   readonly key: string;
-  readonly kind: 'backup' | 'check';
+  readonly kind: 'backup' | 'check' | 'prune';
   readonly repository: string;
   readonly source: string | null;
   readonly policy: PolicyConfig | null;
@@ -32,10 +32,17 @@ export interface JobDef {
   readonly conditions: RunConditions | null;
   readonly retry: RetryPolicy;
   readonly readDataSubset: string | null;
+  /** Checks: read all data over this many runs (`n/N`, n from the run count); 0 = off. */
+  readonly readDataCycle: number;
+  /** Prunes: restic's `--max-unused` / `--max-repack-size`. */
+  readonly maxUnused: string | null;
+  readonly maxRepackSize: string | null;
 }
 
 /** Retries of scheduled checks (checks have no policy): a lock held by a backup is the usual cause. */
 export const CHECK_RETRY: RetryPolicy = { maxAttempts: 3, initialDelayMs: 10 * 60_000, maxDelayMs: 60 * 60_000 };
+
+const NO_MAINTENANCE = { readDataSubset: null, readDataCycle: 0, maxUnused: null, maxRepackSize: null } as const;
 
 /** Builds the job list from the config; sources with an unknown policy are skipped (config validation reports them). */
 export function jobsFromConfig(config: SchedulerConfig): JobDef[] {
@@ -53,23 +60,19 @@ export function jobsFromConfig(config: SchedulerConfig): JobDef[] {
       jitterMs: policy.jitterMs,
       conditions: policy.conditions,
       retry: policy.retry,
-      readDataSubset: null,
+      ...NO_MAINTENANCE,
     });
   }
   for (const [name, repo] of Object.entries(config.repositories)) {
-    if (!repo.check) continue;
-    jobs.push({
-      key: `check:${name}`,
-      kind: 'check',
-      repository: name,
-      source: null,
-      policy: null,
-      schedule: repo.check.schedule,
-      jitterMs: 0,
-      conditions: null,
-      retry: CHECK_RETRY,
-      readDataSubset: repo.check.readDataSubset,
-    });
+    const base = { repository: name, source: null, policy: null, retry: CHECK_RETRY };
+    if (repo.check) {
+      const c = repo.check;
+      jobs.push({ ...base, ...NO_MAINTENANCE, key: `check:${name}`, kind: 'check', schedule: c.schedule, jitterMs: c.jitterMs, conditions: c.conditions, readDataSubset: c.readDataSubset, readDataCycle: c.readDataSubset ? 0 : c.readDataCycle });
+    }
+    if (repo.prune) {
+      const p = repo.prune;
+      jobs.push({ ...base, ...NO_MAINTENANCE, key: `prune:${name}`, kind: 'prune', schedule: p.schedule, jitterMs: p.jitterMs, conditions: p.conditions, maxUnused: p.maxUnused, maxRepackSize: p.maxRepackSize });
+    }
   }
   return jobs;
 }

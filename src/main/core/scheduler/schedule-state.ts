@@ -29,6 +29,8 @@ export const jobStateSchema = z.object({
   /** The failure alert already sent since the last success (`not-retryable:wrong-password` …). */
   alerted: z.string().nullable().default(null),
   deadlineAlerted: z.boolean().default(false),
+  /** Successful runs so far (a check's rotating `--read-data-subset n/N` is taken from it). */
+  successes: z.number().int().nonnegative().default(0),
 });
 export type JobState = z.infer<typeof jobStateSchema>;
 
@@ -56,6 +58,7 @@ export class SchedulerStateStore {
       lastOutcome: null,
       alerted: null,
       deadlineAlerted: false,
+      successes: 0,
     };
     this.store.set(jobStateKey(jobKey), fresh);
     return fresh;

@@ -37,7 +37,7 @@ export interface SchedulerOptions {
 /** One schedule, for status screens. Times are ISO. */
 export interface ScheduleStatus {
   readonly key: string;
-  readonly kind: 'backup' | 'check';
+  readonly kind: 'backup' | 'check' | 'prune';
   readonly repository: string;
   readonly source: string | null;
   readonly policy: string | null;
@@ -356,8 +356,10 @@ export class Scheduler {
       policy: def.policy?.name ?? null,
       trigger,
       attempt,
-      retention: def.kind === 'backup' && def.policy?.retention ? { due: true, prune: def.policy.prune } : null,
-      readDataSubset: def.readDataSubset,
+      retention: def.kind === 'backup' && def.policy?.retention ? { due: true, prune: def.policy.prune === 'after_backup' } : null,
+      readDataSubset: def.readDataCycle > 0 ? rotatingSubset(this.#store.load(def.key, this.#clock.now()).successes, def.readDataCycle) : def.readDataSubset,
+      maxUnused: def.maxUnused,
+      maxRepackSize: def.maxRepackSize,
       conditionsRelaxed: relaxed,
     };
   }
@@ -469,7 +471,7 @@ export class Scheduler {
     const st = this.#store.update(def.key, now, (s) => ({
       running: this.#stopped && cls !== 'ok' ? s.running : false,
       lastOutcome: outcome,
-      ...(cls === 'ok' ? { lastSuccessAt: iso, alerted: null, deadlineAlerted: false } : {}),
+      ...(cls === 'ok' ? { lastSuccessAt: iso, alerted: null, deadlineAlerted: false, successes: s.successes + 1 } : {}),
     }));
     let next = this.#regular(def, st);
     let retryAt: number | null = null;
@@ -509,5 +511,10 @@ export class Scheduler {
 }
 
 function describe(def: JobDef): string {
-  return def.kind === 'backup' ? `Backup of ${def.source ?? '?'} to "${def.repository}"` : `Check of "${def.repository}"`;
+  return def.kind === 'backup' ? `Backup of ${def.source ?? '?'} to "${def.repository}"` : `${def.kind === 'check' ? 'Check' : 'Prune'} of "${def.repository}"`;
+}
+
+/** `n/N` for the next of a cycle of N checks: over N successful checks every part of the data is read once. */
+export function rotatingSubset(successes: number, cycle: number): string {
+  return `${(successes % cycle) + 1}/${cycle}`;
 }

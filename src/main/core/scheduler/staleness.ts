@@ -95,7 +95,19 @@ export class StalenessWatchdog {
     return out;
   }
 
-  /** Checks now and then every `intervalMs` (one timer; the agent also calls `check()` after each backup). */
+  /**
+   * A backup of `source` just saved a snapshot at `at`: update that source from the backup's own summary, with
+   * the same transitions as `check()`, but without reading the repository.
+   */
+  observed(repository: string, source: string, at: Date): void {
+    const s = this.sources.find((x) => x.repository === repository && x.source === source);
+    if (!s) return;
+    const fresh = this.#judge(s, at, this.#clock.now());
+    const others = this.#last.filter((x) => x.repository !== repository || x.source !== source);
+    this.#last = [...others, fresh];
+  }
+
+  /** Checks now and then every `intervalMs` (one timer; after a backup the agent calls `observed()` instead). */
   start(intervalMs: number): void {
     this.stop();
     const loop = (): void => {
