@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark in this folder (or those named on the command line) and prints
  * their figures — ratios against a baseline wherever there is one — as a table, plus `bench/results.json`.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,7 +41,10 @@ for (const [bench, figs] of Object.entries(results)) {
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 process.stdout.write('\n' + rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n') + '\n');
-writeFileSync(new URL('results.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
+// A partial run (`npm run bench -- job-overhead`) updates its own entries and keeps the others' last figures.
+const file = new URL('results.json', import.meta.url);
+const previous = only.length > 0 && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as typeof results) : {};
+writeFileSync(file, JSON.stringify({ ...previous, ...results }, null, 2) + '\n');
 
 function round(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(3);

@@ -21,7 +21,9 @@ describe('managed agent: bad server input', () => {
   it('garbage answers to heartbeat, status and logs while a task runs → logged, retried, no loss', async () => {
     const log = captureLog();
     w = await makeWorld({ proxy: true, log });
-    w.executor.plan = { durationMs: 4000, logLines: 30 };
+    // Log lines over most of the run (the fake emits one per 20 ms), so the third garbage /logs answer always meets a
+    // request; with 30 lines in 4 s the stream could be done before the rules were in place (~1 run in 3 failed).
+    w.executor.plan = { durationMs: 8000, logLines: 300 };
     const task = await backup(w);
     await until(async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000, 'running');
     const p = w.proxy!;
@@ -37,7 +39,9 @@ describe('managed agent: bad server input', () => {
       p.addRule({ method: 'POST', path: '/api/v1/agent/logs', action: reply('not json at all'), times: 1 }),
       p.addRule({ method: 'POST', path: '/api/v1/agent/logs', action: { kind: 'html200' }, times: 1 }),
     ];
-    await until(() => rules.every((r) => r.hits === 1), 20_000, 'every garbage answer delivered');
+    await until(() => rules.every((r) => r.hits === 1), 20_000, 'every garbage answer delivered').catch((e: Error) => {
+      throw new Error(`${e.message}; hits per rule: ${rules.map((r) => r.hits).join(',')}`);
+    });
     const done = await settled(w, task.task_id, ['succeeded'], 30_000);
     expect(done.attempts).toHaveLength(1);
     const text = log.lines.join('\n');

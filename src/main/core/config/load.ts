@@ -10,6 +10,7 @@ import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { configWarnings, crossCheck, normalise, type NormaliseContext } from './normalise.js';
 import { configFileSchema, KNOWN_KEYS } from './schema.js';
 import { didYouMean } from './suggest.js';
+import { thousands } from './units.js';
 import type { AgentConfig } from './types.js';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
@@ -176,7 +177,7 @@ function report(issues: ConfigIssue[]): ConfigIssue[] {
   const sorted = collapseRepeats(issues).sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
   if (sorted.length <= MAX_REPORTED) return sorted;
   const rest = sorted.length - MAX_REPORTED + 1;
-  return [...sorted.slice(0, MAX_REPORTED - 1), { path: '', message: `… and ${rest.toLocaleString('en-US')} more problems (fix the ones above first)` }];
+  return [...sorted.slice(0, MAX_REPORTED - 1), { path: '', message: `… and ${thousands(rest)} more problems (fix the ones above first)` }];
 }
 
 /**
@@ -193,7 +194,7 @@ export function collapseRepeats(issues: ReadonlyArray<ConfigIssue>): ConfigIssue
     else groups.set(key, { first: issue, count: 1, pattern });
   }
   return [...groups.values()].map(({ first, count, pattern }) =>
-    count === 1 ? first : { ...first, message: `${first.message} (the same in ${count.toLocaleString('en-US')} entries of ${pattern})` },
+    count === 1 ? first : { ...first, message: `${first.message} (the same in ${thousands(count)} entries of ${pattern})` },
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { parseDuration, parseRateKiBs, parseSize, type Parsed } from './units.js';
+import { parseDuration, parseRateKiBs, parseSize, thousands, type Parsed } from './units.js';
 
 export { normalise, crossCheck, type NormaliseContext } from './normalise.js';
 
@@ -42,7 +42,7 @@ const text = z.string().trim().min(1, 'must not be empty');
  * "too large", with the allowed range, rather than zod's "expected number, got null".
  */
 function wholeNumber(min: number, max: number) {
-  const range = `allowed: ${min} to ${max.toLocaleString('en-US')}`;
+  const range = `allowed: ${min} to ${thousands(max)}`;
   return z.unknown().transform((v, ctx) => {
     const fail = (message: string) => {
       ctx.issues.push({ code: 'custom', message, input: v });

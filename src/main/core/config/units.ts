@@ -81,6 +81,11 @@ export function parseRateKiBs(input: unknown): Parsed<number> {
   return { ok: true, value: size.value === 0 ? 0 : Math.max(1, Math.round(size.value / 1024)) };
 }
 
+/** `1000000` → `1,000,000`, without `toLocaleString` (which loads ICU data: ~6 MB of RSS for a daemon). */
+export function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
 /** Formats milliseconds back into the shortest duration string (`5400000` → `1h30m`). */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0';
