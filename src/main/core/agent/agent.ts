@@ -14,7 +14,8 @@ import { writeConfigFile } from '../config/write.js';
 import { LogHub } from '../log/logger.js';
 import { currentPlatformPaths, dataDirFor } from '../paths.js';
 import { currentNormaliseContext } from '../config/normalise.js';
-import { detectResticVersion, type ResticVersion, versionNumber } from '../restic/restic.js';
+import { type ResticVersion, versionNumber } from '../restic/restic.js';
+import { detectResticVersionCached } from '../restic/version.js';
 import { RepoQueue } from '../scheduler/repo-queue.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { openSecretStore } from '../secrets/open-secret-store.js';
@@ -66,7 +67,7 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   warnings.push(...paths.warnings);
   const config = withDefaults(loaded, opts.dataDir, platform.cacheDir);
   secrets ??= await openSecretStore(config.secrets, config.agent.dataDir);
-  const version = await detectResticVersion(config.restic.binary);
+  const version = await detectResticVersionCached(config.restic.binary, join(config.agent.dataDir, 'restic-version.json'));
   mkdirSync(config.agent.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireInstanceLock(config.agent.dataDir);
   const schedule = opts.schedule ?? true;

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 
 /** A parsed `restic version` line. */
 export interface ResticVersion {
@@ -110,4 +112,58 @@ export async function detectResticVersion(binary: string, timeoutMs = 15_000): P
     );
   }
   return v;
+}
+
+/**
+ * `detectResticVersion`, remembered in `cacheFile` for the same executable (path, size, mtime, inode): a fresh
+ * `restic-agent backup` then starts without running `restic version` first (~50 ms per CLI run). Any change of
+ * the binary (an upgrade) runs it again.
+ */
+export async function detectResticVersionCached(binary: string, cacheFile: string): Promise<ResticVersion> {
+  const file = resolveExecutable(binary);
+  const id = file ? fileIdentity(file) : null;
+  if (id) {
+    try {
+      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { id?: string; raw?: string };
+      const v = cached.id === id && typeof cached.raw === 'string' ? parseResticVersion(cached.raw) : null;
+      if (v) return v;
+    } catch {
+      // no cache yet, or unreadable: detect
+    }
+  }
+  const v = await detectResticVersion(binary);
+  if (id) {
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
+      writeFileSync(cacheFile, JSON.stringify({ id, raw: v.raw }) + '\n', { mode: 0o600 });
+    } catch {
+      // a read-only data dir only costs the detection next time
+    }
+  }
+  return v;
+}
+
+/** The file `binary` names: itself when it has a path separator, else the first match on PATH. */
+function resolveExecutable(binary: string): string | null {
+  if (binary.includes('/') || binary.includes('\\')) return binary;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+function fileIdentity(file: string): string | null {
+  try {
+    const s = statSync(file);
+    return `${file}:${s.size}:${s.mtimeMs}:${s.ino}`;
+  } catch {
+    return null;
+  }
 }
