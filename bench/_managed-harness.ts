@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { FaultProxy } from '../orchestrator/fault-proxy.js';
-import { createFaultProxy } from '../orchestrator/fault-proxy.js';
-import type { OrchestratorOptions } from '../orchestrator/options.js';
-import type { AdminTaskView, ReferenceOrchestrator } from '../orchestrator/testing.js';
-import { startReferenceOrchestrator } from '../orchestrator/testing.js';
+import type { FaultProxy } from '../reference-orchestrator/testing/fault-proxy.js';
+import { createFaultProxy } from '../reference-orchestrator/testing/fault-proxy.js';
+import type { OrchestratorOptions } from '../reference-orchestrator/options.js';
+import type { AdminTaskView, ReferenceOrchestrator } from '../reference-orchestrator/testing/index.js';
+import { startReferenceOrchestrator } from '../reference-orchestrator/testing/index.js';
 
 const exec = promisify(execFile);
 

@@ -12,7 +12,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AdminTaskView } from '../orchestrator/testing.js';
+import type { AdminTaskView } from '../reference-orchestrator/testing/index.js';
 import type { ManagedStack } from '../bench/_managed-harness.js';
 import { restic, startManagedStack, TERMINAL_STATES, waitFor } from '../bench/_managed-harness.js';
 

@@ -11,7 +11,7 @@ import type { LogEntry } from '../shared/model/log.js';
 import type { RunRecord } from '../shared/model/run.js';
 import { EXIT, exitCodeFor } from './cli/exit-codes.js';
 import { formatRun, formatSnapshots, formatStatus } from './cli/format.js';
-import type { AgentCore, OneShot } from './core/agent-core.js';
+import type { AgentCore, OneShot } from './core/agent/contract.js';
 import { createAgentCore } from './core/agent/agent.js';
 import { AGENT_VERSION } from './core/agent/version.js';
 import { checkPaths } from './core/config/check-paths.js';

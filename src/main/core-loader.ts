@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createAgentCore } from './core/agent/agent.js';
-import type { AgentCore, AgentCoreOptions } from './core/agent-core.js';
+import type { AgentCore, AgentCoreOptions } from './core/agent/contract.js';
 
 /**
  * Starts the agent core for the desktop app.

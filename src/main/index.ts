@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { AgentStatus } from '../shared/model/status.js';
 import { appFiles } from './app-paths.js';
 import { startDesktopCore } from './core-loader.js';
-import type { AgentCore } from './core/agent-core.js';
+import type { AgentCore } from './core/agent/contract.js';
 import { currentPlatformPaths } from './core/paths.js';
 import { createDesktopApi } from './desktop-api.js';
 import { registerAgentHandlers } from './ipc/ipc-main.js';

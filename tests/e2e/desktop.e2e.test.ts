@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDesktopCore } from '../../src/main/core-loader.js';
-import type { AgentCore } from '../../src/main/core/agent-core.js';
+import type { AgentCore } from '../../src/main/core/agent/contract.js';
 import { MemorySecretStore } from '../../src/main/core/secrets/memory-store.js';
 import type { LogEntry } from '../../src/shared/model/log.js';
 import { resticBins } from '../helpers/restic-bins.js';

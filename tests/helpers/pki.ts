@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spkiSha256 } from '../../src/main/core/orchestrator/transport.js';
+import { spkiSha256 } from '../../src/main/core/managed/transport.js';
 
 /** A private CA and a server certificate for 127.0.0.1, made with the openssl CLI, plus the CA's SPKI pin. */
 export function makePki(dir: string): { caFile: string; key: Buffer; cert: Buffer; caPin: string } {

@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startReferenceOrchestrator, type ReferenceOrchestrator } from '../../orchestrator/testing.js';
+import { startReferenceOrchestrator, type ReferenceOrchestrator } from '../../reference-orchestrator/testing/index.js';
 import { startDesktopCore } from '../../src/main/core-loader.js';
-import type { AgentCore } from '../../src/main/core/agent-core.js';
+import type { AgentCore } from '../../src/main/core/agent/contract.js';
 import { createDesktopApi } from '../../src/main/desktop-api.js';
 import { registerAgentHandlers } from '../../src/main/ipc/ipc-main.js';
 import { TrustedSenders, urlUnder } from '../../src/main/ipc/trusted-senders.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll } from 'vitest';
 import { createAgentCore } from '../../../src/main/core/agent/agent.js';
-import type { AgentCore } from '../../../src/main/core/agent-core.js';
+import type { AgentCore } from '../../../src/main/core/agent/contract.js';
 import type { RunRecord } from '../../../src/shared/model/run.js';
 
 const run = promisify(execFile);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentCore } from '../../../src/main/core/agent-core.js';
+import type { AgentCore } from '../../../src/main/core/agent/contract.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { history, initRepo, randomSource, sleep, startCore, t, waitFor, writeConfig } from './harness.js';

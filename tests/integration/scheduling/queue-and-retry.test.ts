@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { AgentCore } from '../../../src/main/core/agent-core.js';
+import type { AgentCore } from '../../../src/main/core/agent/contract.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { history, holdExclusiveLock, initRepo, randomSource, sleep, startCore, t, waitFor, writeConfig } from './harness.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { validateConfigText } from '../../../src/main/core/config/load.js';
 import type { AgentConfig } from '../../../src/main/core/config/types.js';
 import { pruneArgs } from '../../../src/main/core/restic/args.js';
-import { jobsFromConfig } from '../../../src/main/core/scheduler/jobs.js';
+import { jobsFromConfig } from '../../../src/main/core/scheduler/job-defs.js';
 import { rotatingSubset } from '../../../src/main/core/scheduler/scheduler.js';
 
 const ctx = { hostname: 'host', homedir: '/home/ann', dataDir: '/var/lib/restic-agent' };

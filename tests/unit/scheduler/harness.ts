@@ -1,9 +1,9 @@
 import type { RunOutcome } from '../../../src/shared/model/run.js';
 import { FakeProbes } from '../../../src/main/core/conditions/probes.js';
 import type { PolicyConfig, Schedule } from '../../../src/main/core/config/types.js';
-import { FakeClock } from '../../../src/main/core/scheduler/fake-clock.js';
+import { FakeClock } from '../../fakes/fake-clock.js';
 import type { Job, SchedulerAlert, SchedulerEvents } from '../../../src/main/core/scheduler/events.js';
-import type { SchedulerConfig } from '../../../src/main/core/scheduler/jobs.js';
+import type { SchedulerConfig } from '../../../src/main/core/scheduler/job-defs.js';
 import { Scheduler, type SchedulerOptions } from '../../../src/main/core/scheduler/scheduler.js';
 import { AgentStateStore } from '../../../src/main/core/state/agent-state.js';
 import { openStateDb, type StateDb } from '../../../src/main/core/state/db.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/main/core/scheduler/clock.js';
-import { FakeClock } from '../../../src/main/core/scheduler/fake-clock.js';
+import { FakeClock } from '../../fakes/fake-clock.js';
 import { config, flush, Harness, HOUR, MIN, policy } from './harness.js';
 
 let open: Harness[] = [];

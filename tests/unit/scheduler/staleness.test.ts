@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../src/main/core/scheduler/fake-clock.js';
+import { FakeClock } from '../../fakes/fake-clock.js';
 import type { SchedulerAlert } from '../../../src/main/core/scheduler/events.js';
 import { StalenessWatchdog, type WatchedSource } from '../../../src/main/core/scheduler/staleness.js';
 import { AgentStateStore } from '../../../src/main/core/state/agent-state.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AgentApi, DesktopSettings, RestoreRequest, SnapshotInfo, ValidationResult } from '../../../shared/agent-api.js';
 import type { RunRecord } from '../../../shared/model/run.js';
 import type { AgentStatus } from '../../../shared/model/status.js';
-import type { AgentCore, AgentCoreOptions, OneShot } from '../agent-core.js';
+import type { AgentCore, AgentCoreOptions, OneShot } from './contract.js';
 import { createPlatformProbes } from '../conditions/platform.js';
 import { checkPaths } from '../config/check-paths.js';
 import { createDemoSetup, generatePassword } from '../config/demo.js';
@@ -24,22 +24,22 @@ import { AgentStateStore } from '../state/agent-state.js';
 import { openStateDbRecovering, type StateDb } from '../state/db.js';
 import { stateMigrations } from '../state/migrations.js';
 import { RunHistory } from '../state/run-history.js';
-import { orchestratorMigrations } from '../orchestrator/outbox.js';
-import { rmMigrations } from '../restic-monitor/store.js';
+import { orchestratorMigrations } from '../managed/v1/outbox.js';
+import { rmMigrations } from '../managed/restic-monitor/store.js';
 import type { EnrollRequest } from './enroll.js';
 import { EventHub } from './event-hub.js';
 import { createFreshnessWatchdog, FRESHNESS_INTERVAL_MS, logAlert, watchedSources } from './freshness.js';
 import type { StalenessWatchdog } from '../scheduler/staleness.js';
-import type { ManagedLink } from './managed.js';
+import type { ManagedLink } from '../managed/start.js';
 import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
-import { backupSource, jobRunner } from './jobs.js';
+import { backupSource, jobRunner } from './job-runs.js';
 import { RepositoryRegistry } from './repositories.js';
 import { RunningRuns } from './running.js';
 import { trackRun, type TrackerDeps } from './run-tracker.js';
 import { desktopSettings, oneShot, probeRepository, saveDesktopSettings, setupStandalone } from './operations.js';
 import { buildStatus } from './status.js';
 import { AGENT_VERSION } from './version.js';
-import { credentialOkKey, dialectKey, orchestratorScope, tokenAccounts } from '../orchestrator/credentials.js';
+import { credentialOkKey, dialectKey, orchestratorScope, tokenAccounts } from '../managed/credentials.js';
 import { z } from 'zod';
 
 /**
@@ -180,7 +180,7 @@ class Agent implements AgentCore {
     this.#managed = null;
     if (!this.config.orchestrator) return;
     // Loaded on demand: a standalone agent (and every one-shot CLI command) never loads the HTTP stack.
-    const { startManaged } = await import('./managed.js');
+    const { startManaged } = await import('../managed/start.js');
     this.#managed = await startManaged({
       configPath: this.configPath,
       config: this.config,

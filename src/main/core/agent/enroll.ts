@@ -1,9 +1,9 @@
 import { editConfigFile } from '../config/edit.js';
 import { registerSecret } from '../log/redact.js';
-import { enroll, parseEnrollmentToken } from '../orchestrator/enrollment.js';
-import { rmTokenAccount } from '../restic-monitor/api.js';
-import { detectDialect, type Dialect } from '../restic-monitor/probe.js';
-import { readCaFile } from './managed.js';
+import { enroll, parseEnrollmentToken } from '../managed/v1/enrollment.js';
+import { rmTokenAccount } from '../managed/restic-monitor/api.js';
+import { detectDialect, type Dialect } from '../managed/detect-dialect.js';
+import { readCaFile } from '../managed/start.js';
 import { type ResticVersion, versionNumber } from '../restic/restic.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { StateDb } from '../state/db.js';

@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import type { DesktopSettings, RepositoryProbe, RepositorySetup, StandaloneSetup, ValidationResult } from '../../../shared/agent-api.js';
 import type { RunRecord } from '../../../shared/model/run.js';
-import type { OneShot } from '../agent-core.js';
+import type { OneShot } from './contract.js';
 import { validateConfigText } from '../config/load.js';
 import { looksLikeSecretEnv } from '../config/normalise.js';
 import type { AgentConfig, SourceConfig } from '../config/types.js';
@@ -12,7 +12,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { AgentStateStore } from '../state/agent-state.js';
 import { applyRetentionRecords } from './retention.js';
 import type { RepositoryRegistry } from './repositories.js';
-import type { BackupWithRetention } from './jobs.js';
+import type { BackupWithRetention } from './job-runs.js';
 import { trackRun, type TrackerDeps } from './run-tracker.js';
 
 /** Runs a CLI one-shot operation on every matching source or repository and waits for the records. */

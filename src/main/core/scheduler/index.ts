@@ -1,7 +1,6 @@
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
-export { FakeClock } from './fake-clock.js';
 export type { AlertKind, Job, JobRunner, SchedulerAlert, SchedulerEvents } from './events.js';
-export { jobsFromConfig, type JobDef, type SchedulerConfig } from './jobs.js';
+export { jobsFromConfig, type JobDef, type SchedulerConfig } from './job-defs.js';
 export { jitterOffsetMs, nextOccurrence, previousOccurrence, validateSchedule } from './next-run.js';
 export { EXCLUSIVE_KINDS, QueueCancelledError, type QueueEntry, RepoQueue } from './repo-queue.js';
 export { classifyOutcome, looksLikeTransport, retryDelayMs } from './retry.js';

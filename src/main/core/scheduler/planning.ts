@@ -1,5 +1,5 @@
 import type { RunTrigger } from '../../../shared/model/run.js';
-import type { JobDef } from './jobs.js';
+import type { JobDef } from './job-defs.js';
 import { jitterOffsetMs, nextOccurrence, previousOccurrence } from './next-run.js';
 import { type JobState, ms } from './schedule-state.js';
 

@@ -7,7 +7,7 @@ import type { AgentStateStore } from '../state/agent-state.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import type { Job, JobRunner, SchedulerAlert, SchedulerEvents } from './events.js';
 import { TypedEmitter } from './events.js';
-import { defaultResticCacheDir, type JobDef, jobsFromConfig, planSignature, type SchedulerConfig } from './jobs.js';
+import { defaultResticCacheDir, type JobDef, jobsFromConfig, planSignature, type SchedulerConfig } from './job-defs.js';
 import { catchUpPlan, initialPlan, type Plan, regularPlan, wakeAt } from './planning.js';
 import { RepoQueue } from './repo-queue.js';
 import { classifyOutcome, permanentReason, retryDelayMs } from './retry.js';

@@ -1,0 +1,66 @@
+import type { BackupStats, Progress, RunOutcome } from '../../../../shared/model/run.js';
+import type { RepoAccess, Retention } from '../../config/types.js';
+
+/** The three task types the restic-monitor scheduler creates (there is no `forget`: prune = `forget --prune`). */
+export type RmTaskType = 'backup' | 'check' | 'prune';
+
+/**
+ * A restic-monitor task after validation and normalisation (snake_case wire fields → camelCase, both exclude and
+ * retention spellings folded, times in epoch ms). Holds no secret: safe to persist.
+ */
+export interface RmTask {
+  readonly id: string;
+  readonly policyId: string;
+  readonly type: RmTaskType;
+  /** The repository string exactly as the server sent it (may lack `rest:` and S3/SFTP details). */
+  readonly serverRepository: string;
+  /** `serverRepository` turned into a restic repository string (`rest:` prefixed when it was a bare http(s) URL). */
+  readonly repository: string;
+  readonly includePaths: ReadonlyArray<string>;
+  readonly excludePatterns: ReadonlyArray<string>;
+  readonly retention: Retention | null;
+  readonly retryCount: number;
+  readonly maxRetries: number | null;
+  /** Do not start before this (max of `next_retry_at` and `scheduled_for`), epoch ms; null = now. */
+  readonly notBefore: number | null;
+  readonly createdAt: string;
+}
+
+/** A task ready to run: the normalised task plus the local credentials for its repository (memory only). */
+export interface RmExecTask extends RmTask {
+  readonly access: RepoAccess;
+  /** Tag to put on a backup snapshot so a crashed attempt can be reconciled (`task=<id>`). */
+  readonly reconcileTag: string;
+}
+
+/** One line of restic (or agent) output, already redacted by the executor or redacted by the dialect. */
+export interface RmLogLine {
+  readonly time: string;
+  readonly stream: 'stdout' | 'stderr' | 'agent';
+  readonly text: string;
+}
+
+/** What an executor returns when a task ended (the same shape as the v1 client's `TaskExecutor`). */
+export interface RmExecResult {
+  readonly outcome: RunOutcome;
+  readonly exitCode: number | null;
+  readonly message: string;
+  readonly snapshotId: string | null;
+  readonly stats: BackupStats | null;
+}
+
+/**
+ * Runs restic for a task. Same shape as `TaskExecutor` of the v1 client (`src/main/core/managed/v1/types.ts`),
+ * with this dialect's task type; the agent core provides one implementation for both.
+ */
+export interface RmTaskExecutor {
+  execute(
+    task: RmExecTask,
+    ctl: { signal: AbortSignal; onProgress(p: Progress): void; onLog(line: RmLogLine): void },
+  ): Promise<RmExecResult>;
+  /** The snapshot an earlier (crashed) attempt of this task made, found by its reconcile tag; null if none. */
+  findSnapshotForTask(task: RmExecTask): Promise<string | null>;
+}
+
+/** Maps a restic repository string from the server to local access (URL, password, backend env); null = unknown. */
+export type ResolveRepository = (repository: string) => RepoAccess | null | Promise<RepoAccess | null>;
