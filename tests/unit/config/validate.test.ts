@@ -1,3 +1,4 @@
+import { checkBaseUrl } from '../../../src/main/core/managed/restic-monitor/api.js';
 import { describe, expect, it } from 'vitest';
 import { validateConfigText, type ConfigValidation } from '../../../src/main/core/config/load.js';
 import type { AgentConfig } from '../../../src/main/core/config/types.js';
@@ -267,6 +268,12 @@ backup:
     expect(errors('orchestrator: { url: "http://orch.example.com" }')[0]?.message).toMatch(/must use https/);
     expect(errors('orchestrator: { url: "http://127.0.0.1:8080" }')[0]?.message).toMatch(/insecure_loopback/);
     ok('orchestrator: { url: "http://127.0.0.1:8080", insecure_loopback: true }');
+    // One loopback rule for config and both clients: all of 127.0.0.0/8 and ::1, nothing else.
+    ok('orchestrator: { url: "http://127.0.0.2:8080", insecure_loopback: true }');
+    ok('orchestrator: { url: "http://[::1]:8080", protocol: restic-monitor, insecure_loopback: true }');
+    expect(checkBaseUrl('http://127.0.0.2:8080/', true)).toBe('http://127.0.0.2:8080');
+    expect(errors('orchestrator: { url: "http://128.0.0.1:8080", insecure_loopback: true }')[0]?.message).toMatch(/must use https/);
+    expect(errors('orchestrator: { url: "ftp://orch.example.com" }')[0]?.message).toMatch(/unsupported scheme/);
   });
 
   it('reports YAML syntax errors with line:column', () => {

@@ -15,6 +15,7 @@ import { ConfigError, type ConfigIssue } from './errors.js';
 import type { RawConfig, RawPolicy, RawRepository, RawSchedule } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { formatDuration } from './units.js';
+import { checkOrchestratorUrl, OrchestratorConfigError } from '../managed/transport.js';
 import type { AgentConfig, OrchestratorConfig, PolicyConfig, RepositoryConfig, Retention, RunConditions, Schedule, SourceConfig } from './types.js';
 
 /** Machine facts the defaults depend on (passed in so tests are deterministic). */
@@ -55,7 +56,6 @@ function implicitRepository(repos: ReadonlyMap<string, NamedRepo>): string | nul
 }
 
 const URL_PASSWORD = /^(.*?[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/i;
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
 /** Absolute on this platform or on Windows (`C:\\`, `\\\\server`), or home-relative (`~`, `~/…`). */
 export function isAbsoluteSourcePath(p: string): boolean {
@@ -114,17 +114,13 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
     }
   });
   if (raw.orchestrator) {
-    const url = new URL(raw.orchestrator.url);
-    const loopback = LOOPBACK.test(url.hostname);
-    if (url.protocol === 'http:' && !(loopback && raw.orchestrator.insecure_loopback)) {
-      issues.push({
-        path: 'orchestrator.url',
-        message: loopback
-          ? 'plain http:// needs insecure_loopback: true (development only); use https:// otherwise'
-          : 'must use https:// (plain http:// is allowed only to a loopback address with insecure_loopback: true)',
-      });
-    } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      issues.push({ path: 'orchestrator.url', message: `expected an https:// URL, got "${url.protocol}"` });
+    try {
+      checkOrchestratorUrl(raw.orchestrator.url, raw.orchestrator.insecure_loopback ?? false);
+    } catch (e) {
+      // The clients' own rule (https, or http to any loopback address with insecure_loopback), so config
+      // validation accepts exactly what the clients then accept.
+      if (!(e instanceof OrchestratorConfigError)) throw e;
+      if (!/user:password/.test(e.message)) issues.push({ path: 'orchestrator.url', message: e.message.replace(/^orchestrator\.url: /, '') });
     }
     if (URL_PASSWORD.test(raw.orchestrator.url)) {
       issues.push({ path: 'orchestrator.url', message: 'contains a password in plain text; remove it (the agent authenticates with its enrolment token)' });

@@ -1,6 +1,7 @@
 import type { Progress, RunKind } from '../../../shared/model/run.js';
 import type { RepoAccess, Retention } from '../config/types.js';
-import type { ExecutionResult, LogLine, TaskExecutor, ValidatedTask } from './v1/types.js';
+import type { ExecutionResult } from './types.js';
+import type { LogLine, TaskExecutor, ValidatedTask } from './v1/types.js';
 import { repositoryMatchKey } from './restic-monitor/task.js';
 import type { RmExecTask, RmTaskExecutor } from './restic-monitor/types.js';
 import type { Restic, ResticEvent, ResticResult, RunControl } from '../restic/restic.js';

@@ -24,7 +24,8 @@ export interface TransportOptions {
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
-function isLoopbackHost(host: string): boolean {
+/** localhost, 127.0.0.0/8 or ::1 (bracketed or not): the one loopback rule of config validation and both clients. */
+export function isLoopbackHost(host: string): boolean {
   if (LOOPBACK_NAMES.has(host)) return true;
   const bare = host.replace(/^\[|\]$/g, '');
   return isIP(bare) === 4 ? bare.startsWith('127.') : bare === '::1';
@@ -48,7 +49,7 @@ export function checkOrchestratorUrl(url: string, insecureLoopback = false): URL
   if (parsed.protocol === 'http:') {
     if (!isLoopbackHost(parsed.hostname)) {
       throw new OrchestratorConfigError(
-        `orchestrator.url: plain http:// is refused for ${parsed.hostname}; use https:// (http is allowed only to a loopback address with orchestrator.insecure_loopback: true)`,
+        `orchestrator.url: must use https:// (plain http:// is refused for ${parsed.hostname}; it is allowed only to a loopback address with orchestrator.insecure_loopback: true)`,
       );
     }
     if (!insecureLoopback) {

@@ -5,17 +5,19 @@ export class Wakeable {
   readonly #sleepers = new Set<() => void>();
   #closed = false;
 
-  /** Resolves after `ms`, or as soon as `wake()` is called. */
-  wait(ms: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  /** Resolves after `ms`, as soon as `wake()` is called, or when `signal` aborts. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.#closed || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         timer.cancel();
         this.#sleepers.delete(done);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = setLongTimeout(done, ms);
       this.#sleepers.add(done);
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
-import type { RmExecResult, RmExecTask, RmLogLine, RmTaskExecutor } from '../../../../src/main/core/managed/restic-monitor/types.js';
+import type { ExecutionResult } from '../../../../src/main/core/managed/types.js';
+import type { RmExecTask, RmLogLine, RmTaskExecutor } from '../../../../src/main/core/managed/restic-monitor/types.js';
 
 /**
  * A small test executor that runs REAL restic for restic-monitor tasks (the project's `Restic` class did not
@@ -21,7 +22,7 @@ export class TestResticExecutor implements RmTaskExecutor {
     return { ...task.access.env, RESTIC_REPOSITORY: task.access.url, RESTIC_PASSWORD: task.access.password.value, RESTIC_CACHE_DIR: this.cacheDir };
   }
 
-  async execute(task: RmExecTask, ctl: { signal: AbortSignal; onLog(line: RmLogLine): void }): Promise<RmExecResult> {
+  async execute(task: RmExecTask, ctl: { signal: AbortSignal; onLog(line: RmLogLine): void }): Promise<ExecutionResult> {
     const args = this.#args(task);
     this.commands.push(args);
     const p = execa(this.bin, args, { env: this.#env(task), extendEnv: true, reject: false, cancelSignal: ctl.signal, lines: true });

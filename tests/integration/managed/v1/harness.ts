@@ -9,7 +9,8 @@ import { openStateDb, type StateDb } from '../../../../src/main/core/state/db.js
 import { enroll } from '../../../../src/main/core/managed/v1/enrollment.js';
 import { ManagedAgent, type ManagedAgentOptions } from '../../../../src/main/core/managed/v1/agent.js';
 import { Outbox, orchestratorMigrations } from '../../../../src/main/core/managed/v1/outbox.js';
-import type { ExecutionResult, LogLine, TaskExecutor, ValidatedTask } from '../../../../src/main/core/managed/v1/types.js';
+import type { ExecutionResult } from '../../../../src/main/core/managed/types.js';
+import type { LogLine, TaskExecutor, ValidatedTask } from '../../../../src/main/core/managed/v1/types.js';
 import { startReferenceOrchestrator, type AdminTaskView, type ReferenceOrchestrator } from '../../../../reference-orchestrator/testing/index.js';
 import { createFaultProxy, type FaultProxy } from '../../../../reference-orchestrator/testing/fault-proxy.js';
 import { tempDir } from '../../../helpers/tmp.js';

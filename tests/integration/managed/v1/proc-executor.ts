@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecutionResult, TaskExecutor, ValidatedTask } from '../../../../src/main/core/managed/v1/types.js';
+import type { ExecutionResult } from '../../../../src/main/core/managed/types.js';
+import type { TaskExecutor, ValidatedTask } from '../../../../src/main/core/managed/v1/types.js';
 import { alive, processStartTime } from '../../../../src/main/core/agent/orphans.js';
 
 /** How the fake restic process behaves (read from `<dir>/plan.json` at every start, so tests can change it). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../../src/main/core/log/logger.js';
 import { registerSecret } from '../../../../src/main/core/log/redact.js';
-import { buildResult, decideIngest, diskUsage } from '../../../../src/main/core/managed/restic-monitor/rules.js';
+import { buildResult, decideIngest } from '../../../../src/main/core/managed/restic-monitor/rules.js';
 import { ingestTasks } from '../../../../src/main/core/managed/restic-monitor/ingest.js';
 import { RmStore, rmMigrations, type RmTaskRow } from '../../../../src/main/core/managed/restic-monitor/store.js';
 import { openStateDb } from '../../../../src/main/core/state/db.js';
@@ -46,14 +46,6 @@ describe('buildResult', () => {
   it('redacts secrets from the error message', () => {
     registerSecret('hunter2-secret');
     expect(buildResult(T, { ...ok, outcome: 'failed', message: 'pw hunter2-secret leaked' }, 0, '').errorMessage).toBe('pw *** leaked');
-  });
-});
-
-describe('diskUsage', () => {
-  it('reports integer byte counts and skips missing paths', () => {
-    const d = diskUsage(['/', '/definitely/not/here']);
-    expect(d).toHaveLength(1);
-    expect(Number.isInteger(d[0]?.freeBytes) && Number.isInteger(d[0]?.totalBytes)).toBe(true);
   });
 });
 

@@ -6,11 +6,13 @@ import { redact } from '../../log/redact.js';
 import type { SecretStore } from '../../secrets/secret-store.js';
 import type { StateDb } from '../../state/db.js';
 import { RmApiClient, RmHttpError, type RmAuth } from './api.js';
-import { backoffMs, buildResult, diskUsage, failureResult, heartbeatIntervalMs, summaryLines } from './rules.js';
+import { buildResult, failureResult, heartbeatIntervalMs, summaryLines } from './rules.js';
 import { ingestTasks } from './ingest.js';
 import { LogTail } from './log-tail.js';
 import { RmStore, type RmTaskRow } from './store.js';
 import type { ResolveRepository, RmExecTask, RmTask, RmTaskExecutor } from './types.js';
+import { backoffDelay, OUTBOX_BACKOFF, POLL_BACKOFF } from '../backoff.js';
+import { diskUsage } from '../disk-usage.js';
 import { Wakeable } from '../wakeable.js';
 
 /** Everything the restic-monitor loop needs; the agent core builds it from the config. */
@@ -146,7 +148,7 @@ export class RmAgent {
         return agentId;
       } catch (e) {
         this.#fail('register', e);
-        await this.#mainWake.wait(backoffMs(failures, 1000, 60_000));
+        await this.#mainWake.wait(backoffDelay(OUTBOX_BACKOFF, failures));
       }
     }
     return null;
@@ -173,7 +175,7 @@ export class RmAgent {
           version: this.opts.agentVersion.slice(0, 50),
           os: platform().slice(0, 50),
           uptimeSeconds: Math.floor((Date.now() - UPTIME_START) / 1000),
-          disks: diskUsage(this.opts.diskPaths ?? []),
+          disks: (await diskUsage(this.opts.diskPaths ?? [])).map((d) => ({ mountPath: d.path.slice(0, 255), freeBytes: d.freeBytes, totalBytes: d.totalBytes })),
           lastBackupStatus: running ? 'running' : (this.store.lastBackupResult() ?? 'none'),
         });
         this.#ok();
@@ -217,7 +219,7 @@ export class RmAgent {
           continue;
         } catch (e) {
           this.#fail('poll', e);
-          await this.#mainWake.wait(backoffMs(failures++, 2000, 60_000));
+          await this.#mainWake.wait(backoffDelay(POLL_BACKOFF, failures++));
           continue;
         }
       }
@@ -259,7 +261,7 @@ export class RmAgent {
           return;
         }
         this.#fail('ack', e);
-        await this.#mainWake.wait(backoffMs(2, 1000, 30_000)); // not started; try again
+        await this.#mainWake.wait(backoffDelay(OUTBOX_BACKOFF, 2)); // not started; try again
         return;
       }
     }
@@ -356,7 +358,7 @@ export class RmAgent {
         }
         // 400 = our body is wrong (a bug): keep it (never drop a result) but retry rarely.
         const permanent = e instanceof RmHttpError && e.status !== null && !e.transient;
-        this.store.defer(row.id, Date.now() + (permanent ? 300_000 : backoffMs(row.sends, 1000, 60_000)), err.message);
+        this.store.defer(row.id, Date.now() + (permanent ? 300_000 : backoffDelay(OUTBOX_BACKOFF, row.sends)), err.message);
         this.#fail('task-results', e);
         return;
       }

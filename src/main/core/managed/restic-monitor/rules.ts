@@ -1,14 +1,13 @@
-import { randomInt } from 'node:crypto';
-import { statfsSync } from 'node:fs';
 import type { RunOutcome } from '../../../../shared/model/run.js';
 import { redact } from '../../log/redact.js';
-import type { RmHeartbeatRequest, RmTaskResultRequest } from './api.js';
+import type { RmTaskResultRequest } from './api.js';
 import type { RmTaskRow } from './store.js';
-import type { RmExecResult, RmTask } from './types.js';
+import type { ExecutionResult } from '../types.js';
+import type { RmTask } from './types.js';
 
 /**
  * Pure rules of the restic-monitor dialect: what to do with a task handed out (again), how an outcome is
- * spelled for the server, what the heartbeat carries, how long to back off.
+ * spelled for the server, how often to heartbeat.
  */
 
 /** What to do with a task the server handed out. */
@@ -49,7 +48,7 @@ const ERROR_PREFIX: Partial<Record<RunOutcome, string>> = {
 };
 
 /** Builds the `task-results` body: `success`/`failed`, integer duration, policyId always, log tail, errorMessage. */
-export function buildResult(task: Pick<RmTask, 'id' | 'policyId' | 'type'>, r: RmExecResult, durationMs: number, log: string): RmTaskResultRequest {
+export function buildResult(task: Pick<RmTask, 'id' | 'policyId' | 'type'>, r: ExecutionResult, durationMs: number, log: string): RmTaskResultRequest {
   // `partial` (backup exit 3) made a snapshot: report success so the server does not re-run the whole backup.
   const ok = r.outcome === 'success' || r.outcome === 'partial';
   const prefix = ERROR_PREFIX[r.outcome];
@@ -72,7 +71,7 @@ export function buildResult(task: Pick<RmTask, 'id' | 'policyId' | 'type'>, r: R
  * so without these the server's run log would be empty. Says what ran, how it ended and, for a backup, the
  * snapshot and the statistics the server has no field for.
  */
-export function summaryLines(type: string, r: RmExecResult, durationMs: number): string[] {
+export function summaryLines(type: string, r: ExecutionResult, durationMs: number): string[] {
   const secs = Math.max(0, Math.round(durationMs / 1000));
   const how = r.outcome === 'success' ? 'succeeded' : r.outcome === 'partial' ? 'finished with unreadable files' : `ended: ${r.outcome}`;
   const exit = r.exitCode === null ? 'no exit code' : `exit ${r.exitCode}`;
@@ -100,28 +99,6 @@ export function failureResult(task: { id: string; policyId: string; taskType: st
     errorMessage: redact(errorMessage).slice(0, 2000),
     ...(log ? { log: redact(log) } : {}),
   };
-}
-
-/** Free/total bytes of the file systems holding `paths` (integers; unreadable paths skipped; ≤ 100 entries). */
-export function diskUsage(paths: ReadonlyArray<string>): NonNullable<RmHeartbeatRequest['disks']> {
-  const out: Array<{ mountPath: string; freeBytes: number; totalBytes: number }> = [];
-  for (const p of [...new Set(paths)].slice(0, 100)) {
-    try {
-      const s = statfsSync(p);
-      const totalBytes = Math.floor(s.blocks * s.bsize);
-      if (totalBytes <= 0) continue;
-      out.push({ mountPath: p.slice(0, 255), freeBytes: Math.max(0, Math.floor(s.bavail * s.bsize)), totalBytes });
-    } catch {
-      /* path gone or not accessible: not a heartbeat error */
-    }
-  }
-  return out;
-}
-
-/** Full-jitter exponential backoff (protocol-v1 §6): max(250 ms, uniform(0, min(cap, base·2^n))). */
-export function backoffMs(failures: number, baseMs = 1000, capMs = 60_000): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(failures, 20));
-  return Math.max(250, randomInt(0, Math.max(1, Math.floor(ceiling))));
 }
 
 /** Heartbeat interval: at most 30 s (the server flags an agent offline after 90 s without one). */

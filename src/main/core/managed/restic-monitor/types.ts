@@ -1,4 +1,4 @@
-import type { BackupStats, Progress, RunOutcome } from '../../../../shared/model/run.js';
+import type { TaskExecutorOf } from '../types.js';
 import type { RepoAccess, Retention } from '../../config/types.js';
 
 /** The three task types the restic-monitor scheduler creates (there is no `forget`: prune = `forget --prune`). */
@@ -40,27 +40,8 @@ export interface RmLogLine {
   readonly text: string;
 }
 
-/** What an executor returns when a task ended (the same shape as the v1 client's `TaskExecutor`). */
-export interface RmExecResult {
-  readonly outcome: RunOutcome;
-  readonly exitCode: number | null;
-  readonly message: string;
-  readonly snapshotId: string | null;
-  readonly stats: BackupStats | null;
-}
-
-/**
- * Runs restic for a task. Same shape as `TaskExecutor` of the v1 client (`src/main/core/managed/v1/types.ts`),
- * with this dialect's task type; the agent core provides one implementation for both.
- */
-export interface RmTaskExecutor {
-  execute(
-    task: RmExecTask,
-    ctl: { signal: AbortSignal; onProgress(p: Progress): void; onLog(line: RmLogLine): void },
-  ): Promise<RmExecResult>;
-  /** The snapshot an earlier (crashed) attempt of this task made, found by its reconcile tag; null if none. */
-  findSnapshotForTask(task: RmExecTask): Promise<string | null>;
-}
+/** Runs restic-monitor tasks (the shared executor contract with this dialect's task and log-line shapes). */
+export type RmTaskExecutor = TaskExecutorOf<RmExecTask, RmLogLine>;
 
 /** Maps a restic repository string from the server to local access (URL, password, backend env); null = unknown. */
 export type ResolveRepository = (repository: string) => RepoAccess | null | Promise<RepoAccess | null>;

@@ -1,3 +1,4 @@
+import { diskUsage } from '../disk-usage.js';
 import type { HeartbeatFacts } from './types.js';
 
 /** One lease as listed in heartbeat `running` (spec §5.3). */
@@ -51,16 +52,7 @@ export function buildHeartbeat(s: HeartbeatState, facts: HeartbeatFacts, now = n
 /** A basic provider from `os`/`process` (the agent core supplies disks and repo reachability). */
 export async function defaultHeartbeatFacts(mounts: ReadonlyArray<string> = []): Promise<HeartbeatFacts> {
   const os = await import('node:os');
-  const { statfs } = await import('node:fs/promises');
-  const disks = [];
-  for (const mount of mounts) {
-    try {
-      const s = await statfs(mount);
-      disks.push({ mount, free_bytes: s.bavail * s.bsize, total_bytes: s.blocks * s.bsize });
-    } catch {
-      // An unmounted path is simply not reported.
-    }
-  }
+  const disks = (await diskUsage(mounts)).map((d) => ({ mount: d.path, free_bytes: d.freeBytes, total_bytes: d.totalBytes }));
   const total = os.totalmem();
   return {
     resources: {

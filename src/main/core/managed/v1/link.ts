@@ -1,4 +1,4 @@
-import { setLongTimeout } from '../../time/timers.js';
+import { Wakeable } from '../wakeable.js';
 import type { CallResult } from './client.js';
 
 /** Offline after this many consecutive transport failures or 5xx (spec §6). */
@@ -21,7 +21,7 @@ export class Link {
   authCode: string | null = null;
   upgradeRequired: string | null = null;
   rttMs: number | null = null;
-  readonly #waiters = new Set<() => void>();
+  readonly #wakeable = new Wakeable();
 
   constructor(private readonly onChange: (what: 'online' | 'offline' | 'auth') => void = () => {}) {}
 
@@ -59,24 +59,14 @@ export class Link {
     this.wake();
   }
 
-  /** Resolves at the next `wake()` or after `ms`. */
+  /** Resolves at the next `wake()`, after `ms`, or when `signal` aborts. */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        t.cancel();
-        this.#waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const t = setLongTimeout(done, ms);
-      this.#waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+    return this.#wakeable.wait(ms, signal);
   }
 
   /** Wakes every loop waiting in `wait`. */
   wake(): void {
-    for (const w of [...this.#waiters]) w();
+    this.#wakeable.wake();
   }
 
   #setOffline(v: boolean): void {

@@ -8,7 +8,8 @@ import type { Link } from './link.js';
 import type { LogSpool } from './log-spool.js';
 import type { LogStream, Outbox } from './outbox.js';
 import { mapOutcome, paramsWithoutSecrets, type StopReason } from './tasks.js';
-import type { ExecutionResult, LogLine, TaskExecutor, Tunables, ValidatedTask } from './types.js';
+import type { ExecutionResult } from '../types.js';
+import type { LogLine, TaskExecutor, Tunables, ValidatedTask } from './types.js';
 
 /** Dependencies shared by every task run. */
 export interface RunnerDeps {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { RunOutcome } from '../../../../shared/model/run.js';
 import { registerSecret } from '../../log/redact.js';
-import type { ExecutionResult, TaskParams, ValidatedTask } from './types.js';
+import type { ExecutionResult } from '../types.js';
+import type { TaskParams, ValidatedTask } from './types.js';
 
 const id = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
 const str = z.string().max(4096);

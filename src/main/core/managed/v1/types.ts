@@ -1,4 +1,4 @@
-import type { BackupStats, Progress, RunOutcome } from '../../../../shared/model/run.js';
+import type { ExecutionResult, TaskExecutorOf } from '../types.js';
 
 /** Task types the agent understands (protocol v1 §5.4). */
 export type TaskType = 'backup' | 'check' | 'forget' | 'prune';
@@ -73,39 +73,8 @@ export interface LogLine {
   readonly data?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
-/** What the executor reports when restic has finished. */
-export interface ExecutionResult {
-  readonly outcome: RunOutcome;
-  readonly exitCode: number | null;
-  readonly message: string;
-  readonly snapshotId: string | null;
-  readonly stats: BackupStats | null;
-}
-
-/**
- * Runs managed tasks with restic. Implemented by the agent core (real restic executor + per-repository
- * queue); the managed agent only decides when and reports what happened.
- */
-export interface TaskExecutor {
-  /** Runs one validated task; resolves when restic has finished. The signal means SIGINT → grace → SIGKILL. */
-  execute(
-    task: ValidatedTask,
-    ctl: {
-      signal: AbortSignal;
-      onProgress(p: Progress): void;
-      onLog(line: LogLine): void;
-      /** Call right after spawning restic: journals pid + start time for the orphan check after a crash. */
-      onSpawn?(pid: number, startTime: string | null): void;
-    },
-  ): Promise<ExecutionResult>;
-  /** For crash recovery: the snapshot already committed for this task (tag `task=<id>`), if any. */
-  findSnapshotForTask(task: ValidatedTask): Promise<string | null>;
-  /**
-   * Optional: for crash recovery, kills a restic left running by a previous agent process when its pid still
-   * belongs to the same process (start time matches). Resolves when it is gone.
-   */
-  killOrphan?(pid: number, startTime: string | null, graceMs: number): Promise<void>;
-}
+/** Runs protocol-v1 tasks (the shared executor contract with this dialect's task and log-line shapes). */
+export type TaskExecutor = TaskExecutorOf<ValidatedTask, LogLine>;
 
 /** Server-driven tunables (register response `config`, heartbeat `config`, `update_config` command). */
 export interface Tunables {
