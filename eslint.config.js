@@ -26,11 +26,37 @@ export default tseslint.config(
   { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['src/main/core/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [noElectron], patterns: [{ group: ['**/main/ipc/**', '**/main/tray/**', '**/main/windows/**', '**/main/platform/**', '**/renderer/**', '**/preload/**'], message: 'The core must not depend on the Electron shell.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            {
+              group: ['**/main/ipc/**', '**/main/tray/**', '**/main/windows/**', '**/main/platform/**', '**/renderer/**', '**/preload/**'],
+              message: 'The core must not depend on the Electron shell.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['src/shared/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [noElectron], patterns: [{ group: ['node:*', '**/main/**', '**/renderer/**', '**/preload/**'], message: 'src/shared is platform-neutral: no Node, no Electron, no main/renderer code.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            {
+              group: ['node:*', '**/main/**', '**/renderer/**', '**/preload/**'],
+              message: 'src/shared is platform-neutral: no Node, no Electron, no main/renderer code.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['src/renderer/**/*.{ts,tsx}'],
@@ -38,11 +64,19 @@ export default tseslint.config(
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'The renderer talks only to the preload API (window.agent).' }], patterns: [{ group: ['node:*', '**/main/**', '**/preload/**'], message: 'The renderer may import only src/shared and its own code.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'The renderer talks only to the preload API (window.agent).' }],
+          patterns: [{ group: ['node:*', '**/main/**', '**/preload/**'], message: 'The renderer may import only src/shared and its own code.' }],
+        },
+      ],
     },
   },
   {
     files: ['src/preload/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/main/**', '**/renderer/**'], message: 'The preload may import only src/shared.' }] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/main/**', '**/renderer/**'], message: 'The preload may import only src/shared.' }] }],
+    },
   },
 );

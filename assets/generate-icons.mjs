@@ -39,7 +39,12 @@ function png(size, rgba) {
   ihdr.writeUInt32BE(size, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 6; // RGBA
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 // Shapes in a unit square (0..1); each returns true when the point is inside.
@@ -57,7 +62,9 @@ const arc = (cx, cy, r, w, from, to) => (x, y) => {
 };
 const tri = (ax, ay, bx, by, cx, cy) => (x, y) => {
   const s = (px, py, qx, qy) => (x - qx) * (py - qy) - (px - qx) * (y - qy);
-  const d1 = s(ax, ay, bx, by), d2 = s(bx, by, cx, cy), d3 = s(cx, cy, ax, ay);
+  const d1 = s(ax, ay, bx, by),
+    d2 = s(bx, by, cx, cy),
+    d3 = s(cx, cy, ax, ay);
   return !((d1 < 0 || d2 < 0 || d3 < 0) && (d1 > 0 || d2 > 0 || d3 > 0));
 };
 
@@ -67,19 +74,30 @@ function render(size, layers) {
   const n = 4;
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
-      let r = 0, g = 0, b = 0, a = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
       for (let sy = 0; sy < n; sy++) {
         for (let sx = 0; sx < n; sx++) {
           const x = (px + (sx + 0.5) / n) / size;
           const y = (py + (sy + 0.5) / n) / size;
           let c = null;
           for (const l of layers) if (l.shape(x, y)) c = l.erase ? null : l.color;
-          if (c) { r += c[0]; g += c[1]; b += c[2]; a += 1; }
+          if (c) {
+            r += c[0];
+            g += c[1];
+            b += c[2];
+            a += 1;
+          }
         }
       }
       const i = (py * size + px) * 4;
       const cov = a / (n * n);
-      out[i] = a ? r / a : 0; out[i + 1] = a ? g / a : 0; out[i + 2] = a ? b / a : 0; out[i + 3] = cov;
+      out[i] = a ? r / a : 0;
+      out[i + 1] = a ? g / a : 0;
+      out[i + 2] = a ? b / a : 0;
+      out[i + 3] = cov;
     }
   }
   return out;
@@ -91,7 +109,12 @@ const BLACK = [0, 0, 0];
 
 /** The glyph per state, drawn over (or cut out of) the disk. */
 const GLYPHS = {
-  idle: [tri(0.28, 0.52, 0.36, 0.44, 0.47, 0.6), tri(0.47, 0.6, 0.36, 0.44, 0.44, 0.69), tri(0.44, 0.69, 0.47, 0.6, 0.74, 0.36), tri(0.74, 0.36, 0.47, 0.6, 0.68, 0.3)],
+  idle: [
+    tri(0.28, 0.52, 0.36, 0.44, 0.47, 0.6),
+    tri(0.47, 0.6, 0.36, 0.44, 0.44, 0.69),
+    tri(0.44, 0.69, 0.47, 0.6, 0.74, 0.36),
+    tri(0.74, 0.36, 0.47, 0.6, 0.68, 0.3),
+  ],
   running: [arc(0.5, 0.5, 0.22, 0.09, 0, 1.5 * Math.PI), tri(0.5, 0.18, 0.5, 0.38, 0.64, 0.28)],
   paused: [rect(0.37, 0.3, 0.45, 0.7), rect(0.55, 0.3, 0.63, 0.7)],
   error: [rect(0.455, 0.25, 0.545, 0.58), circle(0.5, 0.7, 0.055)],
@@ -103,7 +126,10 @@ const COLORS = { idle: '#1e8a4c', running: '#2f6fdf', paused: '#7d8696', error: 
 mkdirSync(join(here, 'tray'), { recursive: true });
 for (const [state, glyph] of Object.entries(GLYPHS)) {
   const disk = circle(0.5, 0.5, 0.46);
-  for (const [suffix, size] of [['', 16], ['@2x', 32]]) {
+  for (const [suffix, size] of [
+    ['', 16],
+    ['@2x', 32],
+  ]) {
     // Colour icons (Windows, Linux): a coloured disk with a white glyph.
     const colour = render(size, [{ shape: disk, color: hex(COLORS[state]) }, ...glyph.map((s) => ({ shape: s, color: WHITE }))]);
     writeFileSync(join(here, 'tray', `tray-${state}${suffix}.png`), png(size, colour));
@@ -115,11 +141,14 @@ for (const [state, glyph] of Object.entries(GLYPHS)) {
 
 // App icon: a blue rounded square, a white vault ring with a check.
 const app = (size) =>
-  png(size, render(size, [
-    { shape: roundRect(0.06, 0.06, 0.94, 0.94, 0.2), color: hex('#2f6fdf') },
-    { shape: ring(0.5, 0.5, 0.27, 0.07), color: WHITE },
-    ...GLYPHS.idle.map((s) => ({ shape: (x, y) => s(0.5 + (x - 0.5) * 1.6, 0.5 + (y - 0.5) * 1.6), color: WHITE })),
-  ]));
+  png(
+    size,
+    render(size, [
+      { shape: roundRect(0.06, 0.06, 0.94, 0.94, 0.2), color: hex('#2f6fdf') },
+      { shape: ring(0.5, 0.5, 0.27, 0.07), color: WHITE },
+      ...GLYPHS.idle.map((s) => ({ shape: (x, y) => s(0.5 + (x - 0.5) * 1.6, 0.5 + (y - 0.5) * 1.6), color: WHITE })),
+    ]),
+  );
 writeFileSync(join(here, 'icon.png'), app(512));
 writeFileSync(join(here, 'icon-256.png'), app(256));
 console.log('icons written to', here);

@@ -138,7 +138,12 @@ export function startAgent(o: { configFile: string; dataDir: string; env?: Recor
 }
 
 /** Polls `fn` until it returns something truthy; throws `what` after `timeoutMs`. */
-export async function waitFor<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, what: string, timeoutMs = 60_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  what: string,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -224,13 +229,28 @@ export async function startManagedStack(o: StackOptions = {}): Promise<ManagedSt
     step('agent is online (first heartbeat received)');
 
     const stack: ManagedStack = {
-      dir, orch, proxy, agentUrl, agentId, agent, configFile, dataDir, resticBin, repo,
-      createTask: (type, params) => orch.admin.createTask(agentId, type, params, { repo: { repo_id: repo.repoId, url: repo.url, password: repo.password, env: {} } }),
+      dir,
+      orch,
+      proxy,
+      agentUrl,
+      agentId,
+      agent,
+      configFile,
+      dataDir,
+      resticBin,
+      repo,
+      createTask: (type, params) =>
+        orch.admin.createTask(agentId, type, params, { repo: { repo_id: repo.repoId, url: repo.url, password: repo.password, env: {} } }),
       waitTerminal: (taskId, timeoutMs = 120_000) =>
-        waitFor(async () => {
-          const t = await orch.admin.getTask(taskId);
-          return TERMINAL_STATES.has(t.state) ? t : null;
-        }, `task ${taskId} to finish`, timeoutMs, 50),
+        waitFor(
+          async () => {
+            const t = await orch.admin.getTask(taskId);
+            return TERMINAL_STATES.has(t.state) ? t : null;
+          },
+          `task ${taskId} to finish`,
+          timeoutMs,
+          50,
+        ),
       close: closeAll,
     };
     return stack;

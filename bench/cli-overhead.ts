@@ -62,7 +62,13 @@ function world(dir: string): World {
   const tree = join(dir, 'tree');
   const pass = join(dir, 'pass');
   writeFileSync(pass, 'bench-password\n', { mode: 0o600 });
-  const env = (repo: string): NodeJS.ProcessEnv => ({ ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD_FILE: pass, RESTIC_CACHE_DIR: join(dir, 'cache'), RESTIC_PROGRESS_FPS: '1' });
+  const env = (repo: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    RESTIC_REPOSITORY: repo,
+    RESTIC_PASSWORD_FILE: pass,
+    RESTIC_CACHE_DIR: join(dir, 'cache'),
+    RESTIC_PROGRESS_FPS: '1',
+  });
   const config = (repo: string): string => {
     const file = join(dir, `config-${repo.split('/').pop()}.yaml`);
     writeFileSync(
@@ -84,7 +90,11 @@ function world(dir: string): World {
     tree,
     env,
     config,
-    bare: (repo) => exec(restic, ['--json', 'backup', '--host', 'bench', '--tag', 'agent:bench', '--tag', 'policy:bench', '--', tree], { env: env(repo), maxBuffer: 1 << 28 }),
+    bare: (repo) =>
+      exec(restic, ['--json', 'backup', '--host', 'bench', '--tag', 'agent:bench', '--tag', 'policy:bench', '--', tree], {
+        env: env(repo),
+        maxBuffer: 1 << 28,
+      }),
     agent: (repo) =>
       exec(process.execPath, [CLI, '--config', config(repo), '--quiet', 'backup'], { env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data') } }),
   };
@@ -127,7 +137,9 @@ export default async function cliOverhead(rounds = 5): Promise<Figure[]> {
       }
     }
     const ms = (xs: number[]): string => xs.map((t) => t.toFixed(0)).join('/');
-    process.stderr.write(`  ${FILES} files, ${w.restic}\n  incremental: bare ${ms(inc.bare)} ms, CLI ${ms(inc.agent)} ms, core ${ms(inc.core)} ms\n  initial: bare ${ms(initial.bare)} ms, CLI ${ms(initial.agent)} ms\n`);
+    process.stderr.write(
+      `  ${FILES} files, ${w.restic}\n  incremental: bare ${ms(inc.bare)} ms, CLI ${ms(inc.agent)} ms, core ${ms(inc.core)} ms\n  initial: bare ${ms(initial.bare)} ms, CLI ${ms(initial.agent)} ms\n`,
+    );
     const b = median(inc.bare);
     return [
       { name: 'running agent executor / bare restic (incremental, median)', value: median(inc.core) / b, unit: '×', target: '≤ 1.05' },

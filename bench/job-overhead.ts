@@ -78,7 +78,8 @@ async function setup(dir: string, name: string, files: number): Promise<Side> {
     await exec(restic, ['--json', 'forget', ...DAILY, '--host', 'bench', '--tag', 'agent:bench', '--path', tree], { env, maxBuffer: 1 << 28 });
   };
   await bare(); // fills the repository and the cache for both sides
-  const cli = () => exec(process.execPath, [CLI, '--config', config, '--quiet', 'backup'], { env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, `data-${name}`) } });
+  const cli = () =>
+    exec(process.execPath, [CLI, '--config', config, '--quiet', 'backup'], { env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, `data-${name}`) } });
   return { bare, cli, config, tree };
 }
 
@@ -105,13 +106,18 @@ async function compare(dir: string, s: Side, files: number, rounds: number): Pro
 function sample(pid: number): { rssKiB: number; cpuMs: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   return { rssKiB, cpuMs: (ticks * 1000) / 100 };
 }
 
 async function idle(dir: string, config: string, windowS: number): Promise<{ rssMiB: number; peakMiB: number; cpuS: number }> {
-  const proc = spawn(process.execPath, [CLI, '--config', config, '--quiet', 'run'], { env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data-idle') }, stdio: 'ignore' });
+  const proc = spawn(process.execPath, [CLI, '--config', config, '--quiet', 'run'], {
+    env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data-idle') },
+    stdio: 'ignore',
+  });
   try {
     // Let start-up (restic version, freshness listing) settle before measuring the idle window.
     await new Promise((r) => setTimeout(r, 10_000));

@@ -47,8 +47,7 @@ export default async function managedDispatch(tasks = Number(process.env.BENCH_D
     const p50 = percentile(toRestic, 50);
     const p99 = percentile(toRestic, 99);
     process.stderr.write(
-      `  ${tasks} check tasks; created → restic spawn (ms): ${toRestic.join(' ')}\n` +
-        `  created → claim received (ms): ${toClaim.join(' ')}\n`,
+      `  ${tasks} check tasks; created → restic spawn (ms): ${toRestic.join(' ')}\n` + `  created → claim received (ms): ${toClaim.join(' ')}\n`,
     );
     return [
       { name: 'created → restic start, p50', value: p50, unit: 'ms', target: '≤ 200' },
@@ -57,8 +56,8 @@ export default async function managedDispatch(tasks = Number(process.env.BENCH_D
       { name: 'created → restic start, max', value: Math.max(...toRestic), unit: 'ms' },
       { name: 'created → claim received by the orchestrator, p50', value: percentile(toClaim, 50), unit: 'ms' },
       { name: 'created → claim received by the orchestrator, p99', value: percentile(toClaim, 99), unit: 'ms' },
-      { name: `Go agent (poll every ${GO_POLL_S} s) mean wait / this p50`, value: (GO_POLL_S / 2) * 1000 / p50, unit: '×' },
-      { name: `Go agent worst wait (${GO_POLL_S} s) / this p99`, value: GO_POLL_S * 1000 / p99, unit: '×' },
+      { name: `Go agent (poll every ${GO_POLL_S} s) mean wait / this p50`, value: ((GO_POLL_S / 2) * 1000) / p50, unit: '×' },
+      { name: `Go agent worst wait (${GO_POLL_S} s) / this p99`, value: (GO_POLL_S * 1000) / p99, unit: '×' },
       { name: 'tasks measured', value: tasks, unit: 'tasks', target: '≥ 50' },
     ];
   } finally {

@@ -88,16 +88,26 @@ export default async function managedDrain(
     const t0 = performance.now();
     await stack.orch.restart(0);
     const sampler = setInterval(() => ticks.push({ t: performance.now() - t0, n: proxy.log.length - from }), 50);
-    const reconnectMs = await waitFor(() => {
-      const ok = proxy.log.slice(from).find((e) => e.status !== null && e.status < 300);
-      return ok ? performance.now() - t0 : null;
-    }, 'the agent to reconnect', 900_000, 20);
-    const done = await waitFor(async () => {
-      const t = await admin.getTask(task.task_id);
-      if (!TERMINAL_STATES.has(t.state)) return null;
-      const log = (await admin.getLogs(task.task_id)).attempts.at(-1);
-      return log?.complete ? { t, log, at: performance.now() - t0, n: proxy.log.length - from } : null;
-    }, 'the outbox to drain (final status + complete log)', 900_000, 50);
+    const reconnectMs = await waitFor(
+      () => {
+        const ok = proxy.log.slice(from).find((e) => e.status !== null && e.status < 300);
+        return ok ? performance.now() - t0 : null;
+      },
+      'the agent to reconnect',
+      900_000,
+      20,
+    );
+    const done = await waitFor(
+      async () => {
+        const t = await admin.getTask(task.task_id);
+        if (!TERMINAL_STATES.has(t.state)) return null;
+        const log = (await admin.getLogs(task.task_id)).attempts.at(-1);
+        return log?.complete ? { t, log, at: performance.now() - t0, n: proxy.log.length - from } : null;
+      },
+      'the outbox to drain (final status + complete log)',
+      900_000,
+      50,
+    );
     clearInterval(sampler);
     // A new task right after the drain: is the long poll back too, or still in its offline backoff (cap 300 s)?
     const probe = await stack.createTask('check', {});

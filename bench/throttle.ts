@@ -50,7 +50,8 @@ async function backupOnce(dir: string, restic: string, src: string, template: st
     const [record] = await core.runNow({ kind: 'backup', source: src });
     const ms = performance.now() - t0;
     if (record?.outcome !== 'success') throw new Error(`backup ${record?.outcome ?? 'did not run'}: ${record?.message ?? ''}`);
-    if ((record.stats?.dataAdded ?? 0) < DATA_MIB * 1024 * 1024) throw new Error(`only ${record.stats?.dataAdded ?? 0} bytes were added: not a fresh repository?`);
+    if ((record.stats?.dataAdded ?? 0) < DATA_MIB * 1024 * 1024)
+      throw new Error(`only ${record.stats?.dataAdded ?? 0} bytes were added: not a fresh repository?`);
     return ms;
   } finally {
     await core.stop();

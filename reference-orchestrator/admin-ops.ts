@@ -13,9 +13,24 @@ import { parseBody } from './wire-schemas.js';
 
 const strings = z.array(z.string());
 const PARAMS: Record<string, z.ZodType> = {
-  backup: z.object({ paths: strings.min(1), exclude: strings.optional(), tags: strings.optional(), host: z.string().optional(), limit_upload_kib: z.number().int().positive().optional() }).loose(),
+  backup: z
+    .object({
+      paths: strings.min(1),
+      exclude: strings.optional(),
+      tags: strings.optional(),
+      host: z.string().optional(),
+      limit_upload_kib: z.number().int().positive().optional(),
+    })
+    .loose(),
   check: z.object({ read_data_subset: z.string().optional() }).loose(),
-  forget: z.object({ keep: z.record(z.string(), z.union([z.number(), z.string()])).optional(), group_by: z.string().optional(), host: z.string().optional(), tags: strings.optional() }).loose(),
+  forget: z
+    .object({
+      keep: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+      group_by: z.string().optional(),
+      host: z.string().optional(),
+      tags: strings.optional(),
+    })
+    .loose(),
   prune: z.object({ max_unused: z.string().optional(), max_repack_size: z.string().optional() }).loose(),
 };
 
@@ -52,14 +67,27 @@ function redactRepo(json: string | null): unknown {
   };
 }
 
-interface StreamRow { hwm: number; final: number; truncated: number; dropped: number }
+interface StreamRow {
+  hwm: number;
+  final: number;
+  truncated: number;
+  dropped: number;
+}
 
 function logInfo(ctx: Ctx, lease: LeaseRow): Record<string, unknown> {
   const s = ctx.db.prepare<[string], StreamRow>('SELECT * FROM log_streams WHERE stream_id = ?').get(lease.id);
   const doc = lease.status_json ? (JSON.parse(lease.status_json) as { log_seq?: unknown }) : {};
-  const terminalSeq = ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(lease.agent_state ?? '') && typeof doc.log_seq === 'number' ? doc.log_seq : null;
+  const terminalSeq =
+    ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(lease.agent_state ?? '') && typeof doc.log_seq === 'number' ? doc.log_seq : null;
   const hwm = s?.hwm ?? 0;
-  return { hwm, final: s?.final === 1, truncated: s?.truncated === 1, dropped: s?.dropped ?? 0, terminal_log_seq: terminalSeq, complete: terminalSeq !== null && hwm >= terminalSeq };
+  return {
+    hwm,
+    final: s?.final === 1,
+    truncated: s?.truncated === 1,
+    dropped: s?.dropped ?? 0,
+    terminal_log_seq: terminalSeq,
+    complete: terminalSeq !== null && hwm >= terminalSeq,
+  };
 }
 
 function attemptView(ctx: Ctx, l: LeaseRow): Record<string, unknown> {
@@ -69,9 +97,18 @@ function attemptView(ctx: Ctx, l: LeaseRow): Record<string, unknown> {
     )
     .all(l.id);
   return {
-    lease_id: l.id, attempt: l.attempt, agent_id: l.agent_id, state: l.state, agent_state: l.agent_state,
-    status_seq: l.status_seq, late: l.late === 1, reason: l.reason, offered_at: iso(l.offered_at), claimed_at: iso(l.claimed_at),
-    finished_at: iso(l.finished_at), lease_expires_at: iso(l.lease_expires_at),
+    lease_id: l.id,
+    attempt: l.attempt,
+    agent_id: l.agent_id,
+    state: l.state,
+    agent_state: l.agent_state,
+    status_seq: l.status_seq,
+    late: l.late === 1,
+    reason: l.reason,
+    offered_at: iso(l.offered_at),
+    claimed_at: iso(l.claimed_at),
+    finished_at: iso(l.finished_at),
+    lease_expires_at: iso(l.lease_expires_at),
     params: JSON.parse(l.params_json) as unknown,
     status: l.status_json ? (JSON.parse(l.status_json) as unknown) : null,
     log: logInfo(ctx, l),
@@ -85,11 +122,23 @@ export function taskView(ctx: Ctx, t: TaskRow): Record<string, unknown> {
   const current = leases.find((l) => l.id === t.current_lease_id);
   const status = current?.status_json ? (JSON.parse(current.status_json) as { result?: unknown }) : null;
   return {
-    task_id: t.id, agent_id: t.agent_id, type: t.type, state: t.state, params: JSON.parse(t.params_json) as unknown,
-    repo: redactRepo(t.repo_json), created_at: iso(t.created_at), updated_at: iso(t.updated_at),
-    attempt: current?.attempt ?? 0, current_lease_id: t.current_lease_id, next_attempt_at: iso(t.next_attempt_at),
-    cancel_requested: t.cancel_requested_at !== null, cancel_reason: t.cancel_reason, deleted: t.deleted_at !== null,
-    max_runtime_s: t.max_runtime_s, lost_after_s: t.lost_after_s, cancel_grace_s: t.cancel_grace_s,
+    task_id: t.id,
+    agent_id: t.agent_id,
+    type: t.type,
+    state: t.state,
+    params: JSON.parse(t.params_json) as unknown,
+    repo: redactRepo(t.repo_json),
+    created_at: iso(t.created_at),
+    updated_at: iso(t.updated_at),
+    attempt: current?.attempt ?? 0,
+    current_lease_id: t.current_lease_id,
+    next_attempt_at: iso(t.next_attempt_at),
+    cancel_requested: t.cancel_requested_at !== null,
+    cancel_reason: t.cancel_reason,
+    deleted: t.deleted_at !== null,
+    max_runtime_s: t.max_runtime_s,
+    lost_after_s: t.lost_after_s,
+    cancel_grace_s: t.cancel_grace_s,
     result: status?.result ?? null,
     attempts: leases.map((l) => attemptView(ctx, l)),
   };
@@ -131,9 +180,19 @@ export function adminOps(ctx: Ctx) {
             `INSERT INTO tasks (id, agent_id, type, params_json, repo_json, repo_id, state, created_at, updated_at, max_runtime_s, lost_after_s, cancel_grace_s)
              VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
           )
-          .run(id, spec.agent_id ?? null, spec.type, JSON.stringify(params), spec.repo ? JSON.stringify(spec.repo) : null,
-            spec.repo ? (spec.repo.repo_id ?? spec.repo.url) : null, now, now, spec.max_runtime_s ?? ctx.opts.maxRuntimeS,
-            spec.lost_after_s ?? ctx.opts.lostAfterS, spec.cancel_grace_s ?? ctx.opts.cancelGraceS);
+          .run(
+            id,
+            spec.agent_id ?? null,
+            spec.type,
+            JSON.stringify(params),
+            spec.repo ? JSON.stringify(spec.repo) : null,
+            spec.repo ? (spec.repo.repo_id ?? spec.repo.url) : null,
+            now,
+            now,
+            spec.max_runtime_s ?? ctx.opts.maxRuntimeS,
+            spec.lost_after_s ?? ctx.opts.lostAfterS,
+            spec.cancel_grace_s ?? ctx.opts.cancelGraceS,
+          );
         ctx.notify(spec.agent_id ?? null);
         return taskView(ctx, getTask(ctx, id)!);
       }),
@@ -176,7 +235,11 @@ export function adminOps(ctx: Ctx) {
           })),
       };
     },
-    listAgents: () => ctx.db.prepare<[], AgentRow>('SELECT * FROM agents ORDER BY registered_at').all().map((a) => agentView(ctx, a)),
+    listAgents: () =>
+      ctx.db
+        .prepare<[], AgentRow>('SELECT * FROM agents ORDER BY registered_at')
+        .all()
+        .map((a) => agentView(ctx, a)),
     getAgent: (id: string) => agentView(ctx, mustAgent(ctx, id)),
     /** Operator actions on an agent: forced rotation, revocation, disable/enable, drain, delete. */
     agentAction: (id: string, action: string) =>
@@ -185,7 +248,8 @@ export function adminOps(ctx: Ctx) {
         const now = ctx.clock.now();
         const run = (sql: string, ...args: unknown[]): void => void ctx.db.prepare(sql).run(...args);
         if (action === 'rotate-token') run('UPDATE agents SET rotate_requested = 1 WHERE id = ?', id);
-        else if (action === 'revoke-tokens') run("UPDATE agent_tokens SET state = 'revoked', revoked_at = ? WHERE agent_id = ? AND state != 'revoked'", now, id);
+        else if (action === 'revoke-tokens')
+          run("UPDATE agent_tokens SET state = 'revoked', revoked_at = ? WHERE agent_id = ? AND state != 'revoked'", now, id);
         else if (action === 'disable') run("UPDATE agents SET status = 'disabled' WHERE id = ?", id);
         else if (action === 'enable') run("UPDATE agents SET status = 'active' WHERE id = ?", id);
         else if (action === 'drain') run('UPDATE agents SET drain_requested = 1 WHERE id = ?', id);
@@ -216,13 +280,29 @@ export function agentView(ctx: Ctx, a: AgentRow): Record<string, unknown> {
     )
     .all(a.id);
   return {
-    agent_id: a.id, instance_id: a.instance_id, hostname: a.hostname, status: a.status,
+    agent_id: a.id,
+    instance_id: a.instance_id,
+    hostname: a.hostname,
+    status: a.status,
     online: a.status === 'active' && a.final_at === null && (recent || (inGrace && a.last_seen !== null)),
-    last_seen: iso(a.last_seen), heartbeat_state: a.hb_state, heartbeats: a.hb_count, agent_version: a.agent_version,
-    labels: JSON.parse(a.labels_json) as unknown, capabilities: JSON.parse(a.capabilities_json) as unknown,
-    possible_clone: a.possible_clone === 1, clock_skew_ms: a.clock_skew_ms, registered_at: iso(a.registered_at),
-    rotate_requested: a.rotate_requested === 1, drain_requested: a.drain_requested === 1,
+    last_seen: iso(a.last_seen),
+    heartbeat_state: a.hb_state,
+    heartbeats: a.hb_count,
+    agent_version: a.agent_version,
+    labels: JSON.parse(a.labels_json) as unknown,
+    capabilities: JSON.parse(a.capabilities_json) as unknown,
+    possible_clone: a.possible_clone === 1,
+    clock_skew_ms: a.clock_skew_ms,
+    registered_at: iso(a.registered_at),
+    rotate_requested: a.rotate_requested === 1,
+    drain_requested: a.drain_requested === 1,
     last_heartbeat: a.last_heartbeat_json ? (JSON.parse(a.last_heartbeat_json) as unknown) : null,
-    tokens: tokens.map((t) => ({ token_id: t.id, state: t.state, created_at: iso(t.created_at), expires_at: iso(t.expires_at), first_used_at: iso(t.first_used_at) })),
+    tokens: tokens.map((t) => ({
+      token_id: t.id,
+      state: t.state,
+      created_at: iso(t.created_at),
+      expires_at: iso(t.expires_at),
+      first_used_at: iso(t.first_used_at),
+    })),
   };
 }

@@ -64,7 +64,9 @@ export function createAgentApi(ctx: Ctx, waiters: Waiters): (req: IncomingMessag
     if (slot) inFlight.add(slot);
     try {
       const body = parseJsonObject(await readBody(req, ctx.opts.maxBodyBytes, ctx.opts.maxDecodedBytes));
-      const hash = createHash('sha256').update(`${req.method} ${req.url?.split('?')[0]}\n${canonicalJson(body)}`).digest('hex');
+      const hash = createHash('sha256')
+        .update(`${req.method} ${req.url?.split('?')[0]}\n${canonicalJson(body)}`)
+        .digest('hex');
       const out = ctx.db.transaction(() => {
         if (key) {
           const rec = ctx.db
@@ -99,7 +101,9 @@ export function createAgentApi(ctx: Ctx, waiters: Waiters): (req: IncomingMessag
       const raw = url.searchParams.get(name);
       if (raw === null || raw === '') return dflt;
       if (!/^\d+$/.test(raw)) {
-        throw problem(400, 'invalid_request', `Query parameter "${name}" must be a non-negative integer.`, { errors: [{ field: name, message: 'not an integer' }] });
+        throw problem(400, 'invalid_request', `Query parameter "${name}" must be a non-negative integer.`, {
+          errors: [{ field: name, message: 'not an integer' }],
+        });
       }
       return Math.min(Number(raw), max);
     };

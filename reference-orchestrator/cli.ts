@@ -115,11 +115,13 @@ enroll
   .option('--max-uses <n>', 'uses (default 1)')
   .option('--hostname <h>', 'bind to this hostname')
   .action(async (o: { ttl?: string; maxUses?: string; hostname?: string }) => {
-    print(await api(program).createEnrollmentToken({
-      ...(o.ttl ? { ttl_s: Number(o.ttl) } : {}),
-      ...(o.maxUses ? { max_uses: Number(o.maxUses) } : {}),
-      ...(o.hostname ? { hostname: o.hostname } : {}),
-    }));
+    print(
+      await api(program).createEnrollmentToken({
+        ...(o.ttl ? { ttl_s: Number(o.ttl) } : {}),
+        ...(o.maxUses ? { max_uses: Number(o.maxUses) } : {}),
+        ...(o.hostname ? { hostname: o.hostname } : {}),
+      }),
+    );
   });
 
 const task = program.command('task').description('tasks');
@@ -141,19 +143,31 @@ task
     print(await api(program).createTask(o.agent ?? null, o.type as 'backup', params, extras));
   });
 task.command('show <id>').action(async (id: string) => print(await api(program).getTask(id)));
-task.command('list').option('--agent <id>').action(async (o: { agent?: string }) => print(await api(program).listTasks(o.agent)));
+task
+  .command('list')
+  .option('--agent <id>')
+  .action(async (o: { agent?: string }) => print(await api(program).listTasks(o.agent)));
 task
   .command('cancel <id>')
   .option('--reason <r>', 'cancel reason', 'user_requested')
   .action(async (id: string, o: { reason: string }) => print(await api(program).cancelTask(id, o.reason)));
 task.command('delete <id>').action(async (id: string) => print(await api(program).deleteTask(id)));
-program.command('logs <taskId>').description('stored logs of every attempt').action(async (id: string) => print(await api(program).getLogs(id)));
-program.command('agents').description('registered agents').action(async () => print(await api(program).listAgents()));
+program
+  .command('logs <taskId>')
+  .description('stored logs of every attempt')
+  .action(async (id: string) => print(await api(program).getLogs(id)));
+program
+  .command('agents')
+  .description('registered agents')
+  .action(async () => print(await api(program).listAgents()));
 program
   .command('agent <id> <action>')
   .description('rotate-token | revoke-tokens | disable | enable | drain | undrain | delete')
   .action(async (id: string, action: string) => print(await api(program).agentAction(id, action)));
-program.command('events').description('security and operator events').action(async () => print(await api(program).listEvents()));
+program
+  .command('events')
+  .description('security and operator events')
+  .action(async () => print(await api(program).listEvents()));
 
 program
   .parseAsync(process.argv)
@@ -162,6 +176,6 @@ program
     if (!serving) process.exit(0);
   })
   .catch((err: unknown) => {
-  process.stderr.write(`${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n`);
-  process.exit(1);
-});
+    process.stderr.write(`${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n`);
+    process.exit(1);
+  });

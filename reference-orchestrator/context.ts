@@ -33,9 +33,7 @@ export function problem(status: number, code: string, detail: string, extra: Rec
 
 /** Records an operator-visible event (security alerts, clone detection, clock skew). */
 export function recordEvent(ctx: Ctx, kind: string, agentId: string | null, detail: Record<string, unknown> = {}): void {
-  ctx.db
-    .prepare('INSERT INTO events (at, kind, agent_id, detail_json) VALUES (?, ?, ?, ?)')
-    .run(ctx.clock.now(), kind, agentId, JSON.stringify(detail));
+  ctx.db.prepare('INSERT INTO events (at, kind, agent_id, detail_json) VALUES (?, ?, ?, ?)').run(ctx.clock.now(), kind, agentId, JSON.stringify(detail));
 }
 
 /** Milliseconds → relative whole seconds, never negative. */

@@ -75,7 +75,13 @@ function directiveFor(ctx: Ctx, agent: AgentRow, item: { task_id: string; lease_
 }
 
 /** Handles one heartbeat; runs inside the caller's transaction. */
-export function handleHeartbeat(ctx: Ctx, agent: AgentRow, tokenId: string, body: HeartbeatBody, bootHeader: string | undefined): Record<string, unknown> | ProblemError {
+export function handleHeartbeat(
+  ctx: Ctx,
+  agent: AgentRow,
+  tokenId: string,
+  body: HeartbeatBody,
+  bootHeader: string | undefined,
+): Record<string, unknown> | ProblemError {
   const now = ctx.clock.now();
   // The conflict is returned, not thrown, so the flag it sets is committed.
   if (!checkBoot(ctx, agent, body.boot_id ?? bootHeader, true)) return instanceConflict();

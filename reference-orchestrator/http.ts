@@ -66,7 +66,9 @@ export async function readBody(req: IncomingMessage, maxBytes: number, maxDecode
   if (size > maxBytes) throw tooLarge();
   if (!req.complete) throw problem(400, 'incomplete_body', 'The request body ended early.');
   const raw = Buffer.concat(chunks);
-  const enc = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const enc = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
   if (enc === 'identity' || enc === '') return raw;
   if (enc !== 'gzip') throw problem(415, 'unsupported_encoding', `Content-Encoding "${enc}" is not supported; use gzip or none.`);
   try {

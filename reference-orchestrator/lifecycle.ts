@@ -36,9 +36,7 @@ export function derivedState(agentState: string, task: TaskRow): string {
 /** True when a newer attempt than `lease` was offered or started (§5.5.3 rule 6). */
 export function newerAttemptExists(ctx: Ctx, lease: LeaseRow): boolean {
   const row = ctx.db
-    .prepare<[string, number], { n: number }>(
-      "SELECT COUNT(*) AS n FROM leases WHERE task_id = ? AND attempt > ? AND state NOT IN ('offer_expired')",
-    )
+    .prepare<[string, number], { n: number }>("SELECT COUNT(*) AS n FROM leases WHERE task_id = ? AND attempt > ? AND state NOT IN ('offer_expired')")
     .get(lease.task_id, lease.attempt);
   return (row?.n ?? 0) > 0;
 }
@@ -67,7 +65,9 @@ function setTask(ctx: Ctx, id: string, fields: Partial<TaskRow>): void {
 
 /** Updates a lease's columns. */
 export function setLease(ctx: Ctx, id: string, fields: Partial<LeaseRow>): void {
-  const sets = Object.keys(fields).map((k) => `${k} = @${k}`).join(', ');
+  const sets = Object.keys(fields)
+    .map((k) => `${k} = @${k}`)
+    .join(', ');
   ctx.db.prepare(`UPDATE leases SET ${sets} WHERE id = @id`).run({ ...fields, id });
 }
 
@@ -98,7 +98,8 @@ export function onLeaseChanged(ctx: Ctx, leaseId: string): void {
   }
   // An attempt the agent cancelled on its own (graceful shutdown, §8.3: `cancelled` + retryable `agent_shutdown`)
   // was not cancelled by anyone who wants it gone: it is retried like a failure.
-  const selfCancelled = s === 'cancelled' && task.cancel_requested_at === null && (errorOf(lease.status_json) as { retryable?: unknown } | null)?.retryable === true;
+  const selfCancelled =
+    s === 'cancelled' && task.cancel_requested_at === null && (errorOf(lease.status_json) as { retryable?: unknown } | null)?.retryable === true;
   if (s === 'failed' || s === 'lost' || selfCancelled) {
     const err = errorOf(lease.status_json);
     const code = s === 'lost' ? 'lost' : typeof err?.code === 'string' ? err.code : 'failed';
@@ -124,9 +125,7 @@ export function requestCancel(ctx: Ctx, task: TaskRow, reason: string): boolean 
   if (TASK_TERMINAL.has(task.state) || task.deleted_at !== null) return false;
   const now = ctx.clock.now();
   setTask(ctx, task.id, { cancel_requested_at: task.cancel_requested_at ?? now, cancel_reason: reason });
-  const lease = task.current_lease_id
-    ? ctx.db.prepare<[string], LeaseRow>('SELECT * FROM leases WHERE id = ?').get(task.current_lease_id)
-    : undefined;
+  const lease = task.current_lease_id ? ctx.db.prepare<[string], LeaseRow>('SELECT * FROM leases WHERE id = ?').get(task.current_lease_id) : undefined;
   if (task.state === 'pending' || task.state === 'pending_retry' || !lease) {
     setTask(ctx, task.id, { state: 'cancelled', next_attempt_at: null });
   } else if (lease.state === 'offered') {
@@ -148,9 +147,7 @@ export function sweep(ctx: Ctx): void {
   const now = ctx.clock.now();
   const inGrace = now < ctx.startedAt + ctx.opts.failoverGraceS * 1000;
   ctx.db.transaction(() => {
-    const expiredOffers = ctx.db
-      .prepare<[number], LeaseRow>("SELECT * FROM leases WHERE state = 'offered' AND offer_expires_at <= ?")
-      .all(now);
+    const expiredOffers = ctx.db.prepare<[number], LeaseRow>("SELECT * FROM leases WHERE state = 'offered' AND offer_expires_at <= ?").all(now);
     for (const l of expiredOffers) {
       setLease(ctx, l.id, { state: 'offer_expired' });
       ctx.db
@@ -196,9 +193,5 @@ export function sweep(ctx: Ctx): void {
 /** Extends persisted leases to the end of the failover grace (§5.3), called once at start. */
 export function applyFailoverGrace(ctx: Ctx): void {
   const until = ctx.startedAt + ctx.opts.failoverGraceS * 1000;
-  ctx.db
-    .prepare(
-      "UPDATE leases SET lease_expires_at = MAX(COALESCE(lease_expires_at, 0), ?) WHERE state IN ('claimed','running','cancelling')",
-    )
-    .run(until);
+  ctx.db.prepare("UPDATE leases SET lease_expires_at = MAX(COALESCE(lease_expires_at, 0), ?) WHERE state IN ('claimed','running','cancelling')").run(until);
 }

@@ -41,7 +41,10 @@ export function handleLogs(ctx: Ctx, agent: AgentRow, body: LogsBody, bootHeader
     cancelRequested = task.cancel_requested_at !== null && !['succeeded', 'failed', 'cancelled', 'timed_out', 'rejected'].includes(lease.agent_state ?? '');
   } else {
     const boot = body.stream.boot_id ?? bootHeader;
-    if (!boot) throw problem(400, 'invalid_request', 'An agent stream needs "stream.boot_id" (or the Agent-Boot-Id header).', { errors: [{ field: 'stream.boot_id', message: 'required' }] });
+    if (!boot)
+      throw problem(400, 'invalid_request', 'An agent stream needs "stream.boot_id" (or the Agent-Boot-Id header).', {
+        errors: [{ field: 'stream.boot_id', message: 'required' }],
+      });
     streamId = `agent:${boot}`;
   }
   for (let i = 0; i < body.entries.length; i++) {

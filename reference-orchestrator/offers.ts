@@ -68,9 +68,7 @@ export function collectOffers(ctx: Ctx, agent: AgentRow, capacity: number): Wire
   return ctx.db.transaction(() => {
     const out: WireOffer[] = [];
     const live = ctx.db
-      .prepare<[string, number], LeaseRow>(
-        "SELECT * FROM leases WHERE agent_id = ? AND state = 'offered' AND offer_expires_at > ? ORDER BY offered_at",
-      )
+      .prepare<[string, number], LeaseRow>("SELECT * FROM leases WHERE agent_id = ? AND state = 'offered' AND offer_expires_at > ? ORDER BY offered_at")
       .all(agent.id, now);
     for (const lease of live.slice(0, capacity)) {
       const task = getTask(ctx, lease.task_id);

@@ -136,8 +136,14 @@ export function agentConfig(o: OrchestratorOptions): Record<string, number> {
 
 /** Compares dotted numeric versions (`1.4.2`); a pre-release suffix is ignored. */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[-+]/)[0]!.split('.').map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[-+]/)[0]!.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  const pa = a
+    .split(/[-+]/)[0]!
+    .split('.')
+    .map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b
+    .split(/[-+]/)[0]!
+    .split('.')
+    .map((x) => Number.parseInt(x, 10) || 0);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d;

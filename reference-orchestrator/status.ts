@@ -4,15 +4,7 @@
  */
 import type { AgentRow, Ctx, LeaseRow, TaskRow } from './context.js';
 import { getLease, getTask, problem, secondsUntil } from './context.js';
-import {
-  AGENT_TERMINAL,
-  derivedState,
-  newerAttemptExists,
-  normaliseAgentState,
-  onLeaseChanged,
-  rank,
-  setLease,
-} from './lifecycle.js';
+import { AGENT_TERMINAL, derivedState, newerAttemptExists, normaliseAgentState, onLeaseChanged, rank, setLease } from './lifecycle.js';
 import type { StatusBody } from './wire-schemas.js';
 
 /** The 200 body of a status report. */
@@ -114,7 +106,14 @@ export function handleStatus(ctx: Ctx, agent: AgentRow, taskId: string, body: St
     // Rule 6: nothing is lost, the attempt's own record is updated, but the task follows the newer attempt.
     record(ctx, lease, body, raw, 'superseded');
     if (rank(state) >= rank(lease.agent_state)) {
-      setLease(ctx, lease.id, { agent_state: state, state, status_seq: body.status_seq, status_json: doc, late: 1, finished_at: terminal ? now : lease.finished_at });
+      setLease(ctx, lease.id, {
+        agent_state: state,
+        state,
+        status_seq: body.status_seq,
+        status_json: doc,
+        late: 1,
+        finished_at: terminal ? now : lease.finished_at,
+      });
     }
     return reply(ctx, lease.id, { superseded: true });
   }

@@ -29,8 +29,17 @@ export function createEnrollmentToken(ctx: Ctx, spec: EnrollmentSpec): { id: str
       `INSERT INTO enrollment_tokens (id, secret_hash, created_at, expires_at, max_uses, labels_json, allowed_types_json, hostname, grp)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(id, hashSecret(secret), now, expiresAt, maxUses, JSON.stringify(spec.labels ?? {}),
-      spec.allowed_types ? JSON.stringify(spec.allowed_types) : null, spec.hostname ?? null, spec.group ?? null);
+    .run(
+      id,
+      hashSecret(secret),
+      now,
+      expiresAt,
+      maxUses,
+      JSON.stringify(spec.labels ?? {}),
+      spec.allowed_types ? JSON.stringify(spec.allowed_types) : null,
+      spec.hostname ?? null,
+      spec.group ?? null,
+    );
   // The token carries the bare ULID: bke_<ulid>.<secret> (§5.1).
   return { id, token: `bke_${id.slice(4)}.${secret}`, expires_at: new Date(expiresAt).toISOString(), max_uses: maxUses };
 }
@@ -65,9 +74,20 @@ export function register(ctx: Ctx, authHeader: string | undefined, body: Registe
   const invalid = problem(401, 'enrollment_invalid', 'The enrollment token is unknown, expired, used up or revoked; create a new one.');
   if (!m) throw invalid;
   const enr = ctx.db
-    .prepare<[string], { id: string; secret_hash: string; expires_at: number; max_uses: number; uses: number; revoked_at: number | null; labels_json: string; allowed_types_json: string | null; hostname: string | null }>(
-      'SELECT * FROM enrollment_tokens WHERE id = ?',
-    )
+    .prepare<
+      [string],
+      {
+        id: string;
+        secret_hash: string;
+        expires_at: number;
+        max_uses: number;
+        uses: number;
+        revoked_at: number | null;
+        labels_json: string;
+        allowed_types_json: string | null;
+        hostname: string | null;
+      }
+    >('SELECT * FROM enrollment_tokens WHERE id = ?')
     .get(`enr_${m[1]!}`);
   if (!enr || !sameHash(hashSecret(m[2]!), enr.secret_hash) || enr.revoked_at !== null) throw invalid;
   const now = ctx.clock.now();
@@ -93,9 +113,7 @@ export function register(ctx: Ctx, authHeader: string | undefined, body: Registe
   const offlineMs = (3 * ctx.opts.heartbeatIntervalS + 15) * 1000;
   const twin = body.machine_fingerprint
     ? ctx.db
-        .prepare<[string, number], { id: string }>(
-          "SELECT id FROM agents WHERE machine_fingerprint = ? AND status = 'active' AND last_seen > ?",
-        )
+        .prepare<[string, number], { id: string }>("SELECT id FROM agents WHERE machine_fingerprint = ? AND status = 'active' AND last_seen > ?")
         .get(body.machine_fingerprint, now - offlineMs)
     : undefined;
   ctx.db
@@ -104,9 +122,21 @@ export function register(ctx: Ctx, authHeader: string | undefined, body: Registe
          labels_json, capabilities_json, allowed_types_json, agent_version, possible_clone, last_seen)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(agentId, body.instance_id, enr.id, now, body.hostname ?? null, body.machine_fingerprint ?? null,
-      JSON.stringify(body), JSON.stringify(labels), JSON.stringify(body.capabilities ?? []), enr.allowed_types_json,
-      body.agent_version ?? null, twin ? 1 : 0, now);
+    .run(
+      agentId,
+      body.instance_id,
+      enr.id,
+      now,
+      body.hostname ?? null,
+      body.machine_fingerprint ?? null,
+      JSON.stringify(body),
+      JSON.stringify(labels),
+      JSON.stringify(body.capabilities ?? []),
+      enr.allowed_types_json,
+      body.agent_version ?? null,
+      twin ? 1 : 0,
+      now,
+    );
   if (twin) recordEvent(ctx, 'possible_clone', agentId, { twin_of: twin.id });
   return { status: 201, agentId, minted: mint(ctx, agentId, 'active') };
 }
@@ -143,9 +173,7 @@ export function authenticate(ctx: Ctx, authHeader: string | undefined, allowExpi
     throw problem(401, 'token_superseded', 'This token was replaced by a newer one; use the newer token.');
   }
   if (token.state === 'pending') {
-    ctx.db
-      .prepare("UPDATE agent_tokens SET state = 'superseded', superseded_at = ? WHERE agent_id = ? AND state = 'active'")
-      .run(now, agent.id);
+    ctx.db.prepare("UPDATE agent_tokens SET state = 'superseded', superseded_at = ? WHERE agent_id = ? AND state = 'active'").run(now, agent.id);
     ctx.db.prepare("UPDATE agent_tokens SET state = 'active', first_used_at = ? WHERE id = ?").run(now, token.id);
     ctx.db.prepare('UPDATE agents SET rotate_requested = 0 WHERE id = ?').run(agent.id);
     return touch(ctx, getAgent(ctx, agent.id)!, { ...token, state: 'active', first_used_at: now });

@@ -68,8 +68,12 @@ async function follow(stack: ManagedStack, task: AdminTaskView): Promise<AdminTa
   for (;;) {
     const t = await admin.getTask(task.task_id);
     const att = t.attempts.at(-1);
-    const p = att?.status?.progress as { percent?: number; files_done?: number; total_files?: number; bytes_done?: number; total_bytes?: number } | null | undefined;
-    const progress = p && typeof p.percent === 'number' ? ` — read ${(p.percent * 100).toFixed(0)}%, ${p.files_done ?? 0}/${p.total_files ?? '?'} files, ${mb(p.bytes_done)}/${mb(p.total_bytes)}` : '';
+    const p = att?.status?.progress as
+      { percent?: number; files_done?: number; total_files?: number; bytes_done?: number; total_bytes?: number } | null | undefined;
+    const progress =
+      p && typeof p.percent === 'number'
+        ? ` — read ${(p.percent * 100).toFixed(0)}%, ${p.files_done ?? 0}/${p.total_files ?? '?'} files, ${mb(p.bytes_done)}/${mb(p.total_bytes)}`
+        : '';
     const line = `task ${t.state}${att ? `, attempt ${att.attempt} ${att.state}, status report #${att.status_seq}` : ''}${progress}`;
     if (line !== last) say(`  ${paint('33', 'status  ')} ${line}`);
     last = line;
@@ -140,7 +144,9 @@ async function main(): Promise<boolean> {
     check(hit !== undefined, `snapshot ${snap?.slice(0, 8) ?? '?'} is in the repository`);
     check(hit?.tags?.includes(`task=${backup.task_id}`) ?? false, `it carries the reconcile tag task=${backup.task_id}`);
     check(hit?.paths?.includes(src) ?? false, `it contains ${src}`);
-    const leaked = filesContaining(stack.dataDir, stack.repo.password).concat(filesContaining(join(stack.configFile, '..'), stack.repo.password).filter((f) => f === stack.configFile));
+    const leaked = filesContaining(stack.dataDir, stack.repo.password).concat(
+      filesContaining(join(stack.configFile, '..'), stack.repo.password).filter((f) => f === stack.configFile),
+    );
     check(leaked.length === 0, `the repository password is in none of the agent's files${leaked.length ? ` (found in ${leaked.join(', ')})` : ''}`);
 
     head('5. Stop');

@@ -79,7 +79,12 @@ function prng(seed: number): () => number {
 function pathMatches(pattern: string | RegExp | undefined, path: string): boolean {
   if (pattern === undefined) return true;
   if (pattern instanceof RegExp) return pattern.test(path);
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]*')}$`,
+  );
   return re.test(path);
 }
 
@@ -114,17 +119,19 @@ export async function createFaultProxy(init: { target: string; seed?: number; po
     return null;
   }
 
-  function forward(req: IncomingMessage, body: Buffer, onResponse: (status: number, headers: IncomingMessage['headers'], payload: Buffer) => void, onError: () => void): () => void {
+  function forward(
+    req: IncomingMessage,
+    body: Buffer,
+    onResponse: (status: number, headers: IncomingMessage['headers'], payload: Buffer) => void,
+    onError: () => void,
+  ): () => void {
     const headers = { ...req.headers, host: target.host };
-    const up = httpRequest(
-      { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers },
-      (upRes) => {
-        const chunks: Buffer[] = [];
-        upRes.on('data', (c: Buffer) => chunks.push(c));
-        upRes.on('end', () => onResponse(upRes.statusCode ?? 502, upRes.headers, Buffer.concat(chunks)));
-        upRes.on('error', onError);
-      },
-    );
+    const up = httpRequest({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upRes) => {
+      const chunks: Buffer[] = [];
+      upRes.on('data', (c: Buffer) => chunks.push(c));
+      upRes.on('end', () => onResponse(upRes.statusCode ?? 502, upRes.headers, Buffer.concat(chunks)));
+      upRes.on('error', onError);
+    });
     up.on('error', onError);
     up.end(body);
     return () => up.destroy();
@@ -182,10 +189,15 @@ export async function createFaultProxy(init: { target: string; seed?: number; po
         else setTimeout(() => passThrough(), action.ms);
         return;
       case 'drop_response':
-        forward(req, body, (status) => {
-          entry.status = status;
-          req.socket.destroy();
-        }, () => req.socket.destroy());
+        forward(
+          req,
+          body,
+          (status) => {
+            entry.status = status;
+            req.socket.destroy();
+          },
+          () => req.socket.destroy(),
+        );
         return;
       case 'cut': {
         const cancel = passThrough();

@@ -71,7 +71,13 @@ export interface AdminAgentView {
   capabilities: string[];
   possible_clone: boolean;
   clock_skew_ms: number | null;
-  tokens: Array<{ token_id: string; state: 'active' | 'pending' | 'superseded' | 'revoked'; created_at: string; expires_at: string; first_used_at: string | null }>;
+  tokens: Array<{
+    token_id: string;
+    state: 'active' | 'pending' | 'superseded' | 'revoked';
+    created_at: string;
+    expires_at: string;
+    first_used_at: string | null;
+  }>;
   [k: string]: unknown;
 }
 
@@ -85,7 +91,13 @@ export interface TaskExtras {
 
 /** Typed client of `/admin/*`. */
 export interface AdminClient {
-  createEnrollmentToken(spec?: { ttl_s?: number; max_uses?: number; labels?: Record<string, string>; allowed_types?: string[]; hostname?: string }): Promise<{ id: string; token: string; expires_at: string; max_uses: number }>;
+  createEnrollmentToken(spec?: {
+    ttl_s?: number;
+    max_uses?: number;
+    labels?: Record<string, string>;
+    allowed_types?: string[];
+    hostname?: string;
+  }): Promise<{ id: string; token: string; expires_at: string; max_uses: number }>;
   revokeEnrollmentToken(id: string): Promise<unknown>;
   createTask(agentId: string | null, type: AdminTaskView['type'], params: Record<string, unknown>, extras?: TaskExtras): Promise<AdminTaskView>;
   getTask(id: string): Promise<AdminTaskView>;

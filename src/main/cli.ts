@@ -60,7 +60,13 @@ function printLog(e: LogEntry): void {
 
 async function withAgent<T>(fn: (agent: AgentCore) => Promise<T>, opts: { demoIfMissing?: boolean; emptyIfMissing?: boolean } = {}): Promise<T> {
   if (opts.emptyIfMissing && !existsSync(configPath())) await writeConfigFile(configPath(), '# restic-agent configuration (see docs/configuration.md)\n');
-  const agent = await createAgentCore({ configPath: configPath(), schedule: false, createDemoIfMissing: opts.demoIfMissing ?? false, recoverCorruptState: globals().recover, onLog: printLog });
+  const agent = await createAgentCore({
+    configPath: configPath(),
+    schedule: false,
+    createDemoIfMissing: opts.demoIfMissing ?? false,
+    recoverCorruptState: globals().recover,
+    onLog: printLog,
+  });
   try {
     return await fn(agent);
   } finally {
@@ -106,30 +112,38 @@ const repoOption = new Option('-r, --repository <name>', 'only this repository (
 program
   .command('run')
   .description('run the agent in the foreground: schedules, retention and checks (creates a demo config on first run)')
-  .action(act(async () => {
-    const agent = await createAgentCore({ configPath: configPath(), schedule: true, createDemoIfMissing: true, recoverCorruptState: globals().recover, onLog: printLog });
-    if (agent.createdDemo) {
-      const status = await agent.getStatus();
-      process.stderr.write(
-        `\nNo configuration was found, so a demo was set up at ${agent.configPath}:\n` +
-          `  it backs up ${status.sources.map((s) => s.path).join(', ')} to a local repository, password in ${status.secretBackend}.\n` +
-          `  Edit that file to back up your own folders (see examples/ and docs/configuration.md).\n\n`,
-      );
-      await agent.backupNow(null);
-    }
-    const keepAlive = setInterval(() => {}, 2 ** 30);
-    await new Promise<void>((resolve) => {
-      const stop = (sig: NodeJS.Signals): void => {
-        agent.logs.info(`${sig} received: shutting down (running restic is stopped cleanly)`);
-        process.on(sig, () => process.exit(EXIT.cancelled));
-        void agent.stop().then(resolve);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    clearInterval(keepAlive);
-    return EXIT.ok;
-  }));
+  .action(
+    act(async () => {
+      const agent = await createAgentCore({
+        configPath: configPath(),
+        schedule: true,
+        createDemoIfMissing: true,
+        recoverCorruptState: globals().recover,
+        onLog: printLog,
+      });
+      if (agent.createdDemo) {
+        const status = await agent.getStatus();
+        process.stderr.write(
+          `\nNo configuration was found, so a demo was set up at ${agent.configPath}:\n` +
+            `  it backs up ${status.sources.map((s) => s.path).join(', ')} to a local repository, password in ${status.secretBackend}.\n` +
+            `  Edit that file to back up your own folders (see examples/ and docs/configuration.md).\n\n`,
+        );
+        await agent.backupNow(null);
+      }
+      const keepAlive = setInterval(() => {}, 2 ** 30);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: NodeJS.Signals): void => {
+          agent.logs.info(`${sig} received: shutting down (running restic is stopped cleanly)`);
+          process.on(sig, () => process.exit(EXIT.cancelled));
+          void agent.stop().then(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      clearInterval(keepAlive);
+      return EXIT.ok;
+    }),
+  );
 
 program
   .command('backup')
@@ -142,9 +156,11 @@ program
   .description('check repository integrity')
   .addOption(repoOption)
   .option('--read-data-subset <subset>', 'also read this part of the data, e.g. 5% or 1/10')
-  .action(act(async (o: { repository?: string; readDataSubset?: string }) =>
-    oneShot({ kind: 'check', repository: o.repository ?? null, readDataSubset: o.readDataSubset ?? null }),
-  ));
+  .action(
+    act(async (o: { repository?: string; readDataSubset?: string }) =>
+      oneShot({ kind: 'check', repository: o.repository ?? null, readDataSubset: o.readDataSubset ?? null }),
+    ),
+  );
 
 program
   .command('forget')
@@ -175,49 +191,57 @@ program
   .command('snapshots')
   .description('list snapshots')
   .addOption(repoOption)
-  .action(act(async (o: { repository?: string }) => {
-    const list = await withAgent((a) => a.listSnapshots(o.repository ?? null));
-    output(list, () => formatSnapshots(list));
-    return EXIT.ok;
-  }));
+  .action(
+    act(async (o: { repository?: string }) => {
+      const list = await withAgent((a) => a.listSnapshots(o.repository ?? null));
+      output(list, () => formatSnapshots(list));
+      return EXIT.ok;
+    }),
+  );
 
 program
   .command('status')
   .description('show state, last and next runs, pause, restic version and secret backend')
-  .action(act(async () => {
-    const status = await withAgent((a) => a.getStatus());
-    output(status, () => formatStatus(status));
-    return status.lastError ? EXIT.failed : EXIT.ok;
-  }));
+  .action(
+    act(async () => {
+      const status = await withAgent((a) => a.getStatus());
+      output(status, () => formatStatus(status));
+      return status.lastError ? EXIT.failed : EXIT.ok;
+    }),
+  );
 
 program
   .command('pause')
   .description('pause scheduled runs (default: the configured pause duration)')
   .option('--for <duration>', 'e.g. 1h, 30m, 2d')
   .option('--until <time>', 'an ISO 8601 time')
-  .action(act(async (o: { for?: string; until?: string }) => {
-    let until: string | null = o.until ?? null;
-    if (o.for) {
-      const d = parseDuration(o.for);
-      if (!d.ok) throw new ConfigError('--for', [{ path: '--for', message: d.message }]);
-      until = new Date(Date.now() + d.value).toISOString();
-    }
-    const status = await withAgent(async (a) => {
-      await a.pause(until);
-      return a.getStatus();
-    });
-    output({ pausedUntil: status.pausedUntil }, () => `paused until ${status.pausedUntil}`);
-    return EXIT.ok;
-  }));
+  .action(
+    act(async (o: { for?: string; until?: string }) => {
+      let until: string | null = o.until ?? null;
+      if (o.for) {
+        const d = parseDuration(o.for);
+        if (!d.ok) throw new ConfigError('--for', [{ path: '--for', message: d.message }]);
+        until = new Date(Date.now() + d.value).toISOString();
+      }
+      const status = await withAgent(async (a) => {
+        await a.pause(until);
+        return a.getStatus();
+      });
+      output({ pausedUntil: status.pausedUntil }, () => `paused until ${status.pausedUntil}`);
+      return EXIT.ok;
+    }),
+  );
 
 program
   .command('resume')
   .description('resume scheduled runs')
-  .action(act(async () => {
-    await withAgent((a) => a.resume());
-    output({ pausedUntil: null }, () => 'resumed');
-    return EXIT.ok;
-  }));
+  .action(
+    act(async () => {
+      await withAgent((a) => a.resume());
+      output({ pausedUntil: null }, () => 'resumed');
+      return EXIT.ok;
+    }),
+  );
 
 program
   .command('enroll')
@@ -229,21 +253,42 @@ program
   .addOption(new Option('--protocol <dialect>', 'orchestrator API').choices(['auto', 'v1', 'restic-monitor']).default('auto'))
   .option('--insecure-loopback', 'allow plain http:// to a loopback address (development and tests only)')
   .option('--force', 'replace an existing enrollment')
-  .action(act(async (o: { url: string; token?: string; tokenFile?: string; caFile?: string; protocol: 'auto' | 'v1' | 'restic-monitor'; insecureLoopback?: boolean; force?: boolean }) => {
-    const token = await readToken(o);
-    const result = await withAgent(
-      (a) => a.enroll({ url: o.url, token, caFile: o.caFile ?? null, protocol: o.protocol, insecureLoopback: o.insecureLoopback ?? false, force: o.force ?? false }),
-      { demoIfMissing: false, emptyIfMissing: true },
-    );
-    output(result, () => `enrolled (${result.dialect}${result.agentId ? `, agent id ${result.agentId}` : ''}); start the agent with \`restic-agent run\``);
-    return EXIT.ok;
-  }));
+  .action(
+    act(
+      async (o: {
+        url: string;
+        token?: string;
+        tokenFile?: string;
+        caFile?: string;
+        protocol: 'auto' | 'v1' | 'restic-monitor';
+        insecureLoopback?: boolean;
+        force?: boolean;
+      }) => {
+        const token = await readToken(o);
+        const result = await withAgent(
+          (a) =>
+            a.enroll({
+              url: o.url,
+              token,
+              caFile: o.caFile ?? null,
+              protocol: o.protocol,
+              insecureLoopback: o.insecureLoopback ?? false,
+              force: o.force ?? false,
+            }),
+          { demoIfMissing: false, emptyIfMissing: true },
+        );
+        output(result, () => `enrolled (${result.dialect}${result.agentId ? `, agent id ${result.agentId}` : ''}); start the agent with \`restic-agent run\``);
+        return EXIT.ok;
+      },
+    ),
+  );
 
 /** The token from `--token-file` (or stdin), `RESTIC_AGENT_TOKEN`, or `--token`, in that order. */
 async function readToken(o: { token?: string; tokenFile?: string }): Promise<string> {
   const fromFile = o.tokenFile ? await readFile(o.tokenFile === '-' ? '/dev/stdin' : o.tokenFile, 'utf8') : undefined;
   const token = (fromFile ?? process.env.RESTIC_AGENT_TOKEN ?? o.token ?? '').trim();
-  if (!token) throw new ConfigError('enroll', [{ path: '--token', message: 'give the token with --token-file FILE (or - for stdin), RESTIC_AGENT_TOKEN, or --token' }]);
+  if (!token)
+    throw new ConfigError('enroll', [{ path: '--token', message: 'give the token with --token-file FILE (or - for stdin), RESTIC_AGENT_TOKEN, or --token' }]);
   return token;
 }
 
@@ -252,37 +297,49 @@ config
   .command('validate [file]')
   .description('validate a config file (default: the active one), including its paths on this machine')
   .option('--schema-only', 'skip the checks of sources and password files on this machine (a file meant for another one)')
-  .action(act(async (file: string | undefined, o: { schemaOnly?: boolean }) => {
-    const path = file ?? configPath();
-    const text = await readConfigText(path).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') throw new ConfigError(path, [{ path: '', message: `cannot read config file ${path}: it does not exist` }]);
-      throw e;
-    });
-    const parsed = validateConfigText(text, path);
-    const paths = parsed.ok && !o.schemaOnly ? checkPaths(parsed.config) : { errors: [], warnings: [] };
-    const errors = parsed.ok ? paths.errors : parsed.errors;
-    const warnings = parsed.ok ? [...parsed.warnings, ...paths.warnings] : [];
-    output(errors.length ? { ok: false, errors } : { ok: true, warnings }, () =>
-      errors.length ? new ConfigError(path, errors).format() : [`${path}: valid`, ...warnings.map((w) => `  warning: ${w}`)].join('\n'),
-    );
-    return errors.length ? EXIT.configError : EXIT.ok;
-  }));
+  .action(
+    act(async (file: string | undefined, o: { schemaOnly?: boolean }) => {
+      const path = file ?? configPath();
+      const text = await readConfigText(path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') throw new ConfigError(path, [{ path: '', message: `cannot read config file ${path}: it does not exist` }]);
+        throw e;
+      });
+      const parsed = validateConfigText(text, path);
+      const paths = parsed.ok && !o.schemaOnly ? checkPaths(parsed.config) : { errors: [], warnings: [] };
+      const errors = parsed.ok ? paths.errors : parsed.errors;
+      const warnings = parsed.ok ? [...parsed.warnings, ...paths.warnings] : [];
+      output(errors.length ? { ok: false, errors } : { ok: true, warnings }, () =>
+        errors.length ? new ConfigError(path, errors).format() : [`${path}: valid`, ...warnings.map((w) => `  warning: ${w}`)].join('\n'),
+      );
+      return errors.length ? EXIT.configError : EXIT.ok;
+    }),
+  );
 config
   .command('path')
   .description('print the active config file path')
-  .action(act(async () => {
-    output({ path: configPath() }, () => configPath());
-    return EXIT.ok;
-  }));
+  .action(
+    act(async () => {
+      output({ path: configPath() }, () => configPath());
+      return EXIT.ok;
+    }),
+  );
 
 program
   .command('version')
   .description('print the agent and restic versions')
-  .action(act(async () => {
-    const restic = await detectResticVersion('restic').then((v) => v.raw, (e: Error) => `not found (${e.message})`);
-    output({ agent: AGENT_VERSION, restic, node: process.versions.node }, () => `restic-agent ${AGENT_VERSION}\nrestic ${restic}\nnode ${process.versions.node}`);
-    return EXIT.ok;
-  }));
+  .action(
+    act(async () => {
+      const restic = await detectResticVersion('restic').then(
+        (v) => v.raw,
+        (e: Error) => `not found (${e.message})`,
+      );
+      output(
+        { agent: AGENT_VERSION, restic, node: process.versions.node },
+        () => `restic-agent ${AGENT_VERSION}\nrestic ${restic}\nnode ${process.versions.node}`,
+      );
+      return EXIT.ok;
+    }),
+  );
 
 async function main(argv: string[]): Promise<number> {
   try {

@@ -79,8 +79,12 @@ async function start(): Promise<void> {
   }
   wakeOnPowerEvents(powerMonitor, agent, (message) => agent.logs.info(message));
   bridge = new RendererBridge(agent);
-  registerAgentHandlers(ipcMain, createDesktopApi(agent, settings), trusted, (id) => bridge?.markReady(id), (channel, reason) =>
-    agent.logs.warn(`Refused IPC call on ${channel}: ${reason}`),
+  registerAgentHandlers(
+    ipcMain,
+    createDesktopApi(agent, settings),
+    trusted,
+    (id) => bridge?.markReady(id),
+    (channel, reason) => agent.logs.warn(`Refused IPC call on ${channel}: ${reason}`),
   );
 
   const tray = new TrayService({
@@ -98,9 +102,12 @@ async function start(): Promise<void> {
       quit: () => app.quit(),
     },
   });
-  const notifier = new Notifier((alert) => {
-    if (Notification.isSupported()) new Notification({ title: alert.title, body: alert.body }).show();
-  }, () => settings.current);
+  const notifier = new Notifier(
+    (alert) => {
+      if (Notification.isSupported()) new Notification({ title: alert.title, body: alert.body }).show();
+    },
+    () => settings.current,
+  );
   let last: AgentStatus = await agent.getStatus();
   tray.setStatus(last);
   notifier.update(last);

@@ -16,8 +16,7 @@ export interface SnapshotInfo {
 
 /** Result of validating a config document: errors name the key path and the fix. */
 export type ValidationResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly errors: ReadonlyArray<{ readonly path: string; readonly message: string }> };
+  { readonly ok: true } | { readonly ok: false; readonly errors: ReadonlyArray<{ readonly path: string; readonly message: string }> };
 
 /** What the setup wizard collects for a standalone repository. */
 export interface RepositorySetup {

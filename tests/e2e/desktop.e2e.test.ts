@@ -47,7 +47,11 @@ describe.skipIf(!restic19 || !existsSync('/usr/bin/chromium'))('desktop window a
     for (let i = 0; i < 40; i++) writeFileSync(join(source, `file-${i}.bin`), Buffer.alloc(256 * 1024, i));
 
     const out = join(dir, 'renderer');
-    execFileSync('npx', ['vite', 'build', '--config', 'vite.renderer.config.ts', '--outDir', out, '--emptyOutDir', '--logLevel', 'error'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+    execFileSync('npx', ['vite', 'build', '--config', 'vite.renderer.config.ts', '--outDir', out, '--emptyOutDir', '--logLevel', 'error'], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
     const served = await serve(out);
     server = served.server;
 
@@ -138,7 +142,10 @@ describe.skipIf(!restic19 || !existsSync('/usr/bin/chromium'))('desktop window a
     const current = (await secrets.get('repo:default:password')) ?? '';
     const newPw = join(dir, 'new-password');
     writeFileSync(newPw, 'changed-by-someone-else\n', { mode: 0o600 });
-    execFileSync(restic19?.path ?? 'restic', ['-r', repo, 'key', 'passwd', '--new-password-file', newPw, '--no-cache'], { env: { ...process.env, RESTIC_PASSWORD: current }, stdio: 'pipe' });
+    execFileSync(restic19?.path ?? 'restic', ['-r', repo, 'key', 'passwd', '--new-password-file', newPw, '--no-cache'], {
+      env: { ...process.env, RESTIC_PASSWORD: current },
+      stdio: 'pipe',
+    });
     await page.getByRole('button', { name: 'Status' }).click();
     await page.getByRole('button', { name: 'Back up now' }).click();
     await page.getByText(/Last run failed \(wrong-password\)/).waitFor({ timeout: 60_000 });
@@ -162,7 +169,13 @@ describe.skipIf(!restic19 || !existsSync('/usr/bin/chromium'))('desktop window a
       w.requestAnimationFrame(tick);
     });
     let seq = 10_000_000;
-    const batch = (): LogEntry[] => Array.from({ length: 100 }, () => ({ seq: ++seq, time: new Date().toISOString(), level: 'info' as const, message: `synthetic line ${seq} ${'x'.repeat(60)}` }));
+    const batch = (): LogEntry[] =>
+      Array.from({ length: 100 }, () => ({
+        seq: ++seq,
+        time: new Date().toISOString(),
+        level: 'info' as const,
+        message: `synthetic line ${seq} ${'x'.repeat(60)}`,
+      }));
     // 3 s at 1,000 lines/s, in 100-line batches (the bridge sends one batch per 50–100 ms).
     for (let i = 0; i < 30; i++) {
       await page.evaluate((entries) => (globalThis as unknown as PageGlobals).__agentEmit('logs', entries), batch());
@@ -175,7 +188,9 @@ describe.skipIf(!restic19 || !existsSync('/usr/bin/chromium'))('desktop window a
     const sorted = [...frames].sort((a, b) => a - b);
     const p95 = sorted[Math.floor(sorted.length * 0.95)] ?? 0;
     const longTotal = longTasks.reduce((a, b) => a + b, 0);
-    console.log(`renderer under 1,000 lines/s: ${frames.length} frames, p95 frame ${p95.toFixed(1)} ms, max ${Math.max(...frames).toFixed(1)} ms, long tasks ${longTasks.length} (${longTotal.toFixed(0)} ms total)`);
+    console.log(
+      `renderer under 1,000 lines/s: ${frames.length} frames, p95 frame ${p95.toFixed(1)} ms, max ${Math.max(...frames).toFixed(1)} ms, long tasks ${longTasks.length} (${longTotal.toFixed(0)} ms total)`,
+    );
     expect(frames.length).toBeGreaterThan(60);
     // Generous bounds: two shared cores, software rendering; typical figures are printed above.
     expect(p95).toBeLessThan(100);

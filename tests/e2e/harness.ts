@@ -44,7 +44,16 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-quic',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -52,7 +61,10 @@ export function launchChromium(): Promise<Browser> {
 function installPageBridge(methods: ReadonlyArray<string>): void {
   type Listener = (payload: unknown) => void;
   // `globalThis` is the page's window here (this project type-checks tests without the DOM lib).
-  const w = globalThis as unknown as Record<string, unknown> & { __agentCall(m: string, a: unknown[]): Promise<{ ok: boolean; value?: unknown; error?: { name: string; message: string; code: string } }>; __agentReady(): void };
+  const w = globalThis as unknown as Record<string, unknown> & {
+    __agentCall(m: string, a: unknown[]): Promise<{ ok: boolean; value?: unknown; error?: { name: string; message: string; code: string } }>;
+    __agentReady(): void;
+  };
   const listeners: Record<string, Set<Listener>> = { status: new Set(), progress: new Set(), logs: new Set() };
   const bridge: Record<string, unknown> = {};
   for (const m of methods) {

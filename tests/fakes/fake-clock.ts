@@ -58,9 +58,7 @@ export class FakeClock implements Clock {
   advance(ms: number): void {
     const target = this.#mono + ms;
     for (;;) {
-      const due = this.#timers
-        .filter((t) => !t.cancelled && t.at <= target)
-        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      const due = this.#timers.filter((t) => !t.cancelled && t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
       if (!due) break;
       this.#wall += due.at - this.#mono;
       this.#mono = due.at;

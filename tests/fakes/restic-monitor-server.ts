@@ -261,7 +261,12 @@ export class FakeResticMonitorServer {
     const d = decode(body, { hostname: 'string', os: 'string', arch: 'string', version: 'string', ip: 'string', metadata: 'object' });
     if (typeof d === 'string') return json(res, 400, { error: 'Invalid request body', details: d });
     const errs: string[] = [];
-    for (const [k, max] of [['hostname', 255], ['os', 50], ['arch', 50], ['version', 50]] as const) {
+    for (const [k, max] of [
+      ['hostname', 255],
+      ['os', 50],
+      ['arch', 50],
+      ['version', 50],
+    ] as const) {
       const v = typeof d[k] === 'string' ? (d[k] as string).trim() : '';
       if (!v) errs.push(`${k} is required and cannot be empty`);
       else if (v.length > max) errs.push(`${k} must not exceed ${max} characters`);
@@ -272,16 +277,43 @@ export class FakeResticMonitorServer {
     if (existing) {
       Object.assign(existing, { os: d.os, arch: d.arch, version: d.version, status: 'online', lastSeenAt: now });
       if (d.metadata !== undefined) existing.metadata = d.metadata;
-      return json(res, 200, { agentId: existing.id, hostname: existing.hostname, registeredAt: goTime(now).replace(/\.\d+/, ''), updatedAt: goTime(now), message: 'Agent metadata updated' });
+      return json(res, 200, {
+        agentId: existing.id,
+        hostname: existing.hostname,
+        registeredAt: goTime(now).replace(/\.\d+/, ''),
+        updatedAt: goTime(now),
+        message: 'Agent metadata updated',
+      });
     }
-    const a: FakeAgent = { id: randomUUID(), hostname: d.hostname as string, os: d.os as string, arch: d.arch as string, version: d.version as string, status: 'online', lastSeenAt: now, lastBackupStatus: null, uptimeSeconds: null, disks: null, metadata: d.metadata ?? null, heartbeats: 0 };
+    const a: FakeAgent = {
+      id: randomUUID(),
+      hostname: d.hostname as string,
+      os: d.os as string,
+      arch: d.arch as string,
+      version: d.version as string,
+      status: 'online',
+      lastSeenAt: now,
+      lastBackupStatus: null,
+      uptimeSeconds: null,
+      disks: null,
+      metadata: d.metadata ?? null,
+      heartbeats: 0,
+    };
     this.agents.set(a.id, a);
     json(res, 201, { agentId: a.id, hostname: a.hostname, registeredAt: goTime(now), updatedAt: goTime(now), message: 'Agent registered successfully' });
   }
 
   #heartbeat(res: ServerResponse, id: string, body: string): void {
     if (!UUID.test(id)) return json(res, 400, { error: 'Invalid agent ID', details: 'Agent ID must be a valid UUID' });
-    const d = decode(body, { version: 'string', os: 'string', uptimeSeconds: 'int', disks: 'array', lastBackupStatus: 'string', currentTasksCount: 'int', availableSlots: 'int' });
+    const d = decode(body, {
+      version: 'string',
+      os: 'string',
+      uptimeSeconds: 'int',
+      disks: 'array',
+      lastBackupStatus: 'string',
+      currentTasksCount: 'int',
+      availableSlots: 'int',
+    });
     if (typeof d === 'string') return json(res, 400, { error: 'Invalid request body', details: d });
     const errs: string[] = [];
     for (const k of ['version', 'os'] as const) {
@@ -342,7 +374,16 @@ export class FakeResticMonitorServer {
   }
 
   #result(res: ServerResponse, agentId: string, body: string): void {
-    const d = decode(body, { taskId: 'string', policyId: 'string', taskType: 'string', status: 'string', durationSeconds: 'number', log: 'string', snapshotId: 'string', errorMessage: 'string' });
+    const d = decode(body, {
+      taskId: 'string',
+      policyId: 'string',
+      taskType: 'string',
+      status: 'string',
+      durationSeconds: 'number',
+      log: 'string',
+      snapshotId: 'string',
+      errorMessage: 'string',
+    });
     if (typeof d === 'string') return json(res, 400, { error: 'Invalid request body', details: d });
     const errs: string[] = [];
     for (const k of ['taskId', 'policyId', 'taskType', 'status'] as const) if (!d[k]) errs.push(`${k} is required`);
@@ -353,8 +394,24 @@ export class FakeResticMonitorServer {
     if (!UUID.test(d.policyId as string)) return json(res, 400, { error: 'Invalid policy ID', details: 'invalid UUID' });
     if (!this.agents.has(agentId.toLowerCase())) return json(res, 404, { error: 'Agent not found', details: `No agent found with ID: ${agentId}` });
     const taskId = (d.taskId as string).toLowerCase();
-    const run = this.runs.get(taskId) ?? { id: taskId, agentId, policyId: d.policyId as string, status: '', durationSeconds: 0, snapshotId: null, errorMessage: null, logChunks: [], submissions: 0 };
-    Object.assign(run, { status: d.status, durationSeconds: duration, snapshotId: d.snapshotId ?? null, errorMessage: d.errorMessage ?? null, submissions: run.submissions + 1 });
+    const run = this.runs.get(taskId) ?? {
+      id: taskId,
+      agentId,
+      policyId: d.policyId as string,
+      status: '',
+      durationSeconds: 0,
+      snapshotId: null,
+      errorMessage: null,
+      logChunks: [],
+      submissions: 0,
+    };
+    Object.assign(run, {
+      status: d.status,
+      durationSeconds: duration,
+      snapshotId: d.snapshotId ?? null,
+      errorMessage: d.errorMessage ?? null,
+      submissions: run.submissions + 1,
+    });
     this.runs.set(taskId, run);
     const log = (d.log as string | undefined) ?? '';
     for (let i = 0; i < log.length; i += CHUNK) run.logChunks.push(log.slice(i, i + CHUNK)); // appended, every submission

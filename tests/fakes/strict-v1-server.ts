@@ -45,7 +45,8 @@ export async function startStrictV1(opts: { tls?: { key: Buffer; cert: Buffer };
       const auth = req.headers.authorization ?? null;
       requests.push({ t: Date.now(), method, path, authorization: auth, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       for (const h of REQUIRED) if (!req.headers[h]) violations.push(`${method} ${path}: missing ${h}`);
-      if (method === 'POST' && path !== '/api/v1/agent/heartbeat' && !req.headers['idempotency-key']) violations.push(`${method} ${path}: missing idempotency-key`);
+      if (method === 'POST' && path !== '/api/v1/agent/heartbeat' && !req.headers['idempotency-key'])
+        violations.push(`${method} ${path}: missing idempotency-key`);
       const problem = (status: number, code: string) => {
         res.writeHead(status, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ status, code, detail: code }));
       };
@@ -58,7 +59,9 @@ export async function startStrictV1(opts: { tls?: { key: Buffer; cert: Buffer };
         if (!bearer || !enrollmentTokens.has(bearer)) return problem(401, 'token_invalid');
         const token = `bka_${randomUUID().replace(/-/g, '')}`;
         agentTokens.add(token);
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ agent_id: `agt_${randomUUID()}`, agent_token: token, config: opts.tunables ?? {} }));
+        res
+          .writeHead(201, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ agent_id: `agt_${randomUUID()}`, agent_token: token, config: opts.tunables ?? {} }));
         return;
       }
       if (!bearer || !agentTokens.has(bearer)) return problem(401, 'token_invalid');

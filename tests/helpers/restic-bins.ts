@@ -23,7 +23,12 @@ const candidates: ReadonlyArray<ResticBin> = [
 export function resticBins(): ReadonlyArray<ResticBin> {
   const found = candidates.filter((b) => existsSync(b.path));
   if (process.env.CI && found.length !== candidates.length) {
-    throw new Error(`restic binaries missing: ${candidates.filter((b) => !found.includes(b)).map((b) => b.path).join(', ')} — run scripts/setup.sh`);
+    throw new Error(
+      `restic binaries missing: ${candidates
+        .filter((b) => !found.includes(b))
+        .map((b) => b.path)
+        .join(', ')} — run scripts/setup.sh`,
+    );
   }
   return found;
 }

@@ -65,7 +65,7 @@ afterAll(() => {
 });
 
 describe('the composition root (src/main/index.ts) with a fake Electron', () => {
-  it('wakes the core on resume/unlock-screen and applies the core\'s auto-start setting', async () => {
+  it("wakes the core on resume/unlock-screen and applies the core's auto-start setting", async () => {
     process.argv = [...process.argv, '--hidden'];
     process.env.XDG_CONFIG_HOME = configHome;
     await import('../../src/main/index.js');

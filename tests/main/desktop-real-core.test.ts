@@ -61,13 +61,17 @@ describe('desktop shell around the real agent core', () => {
     expect(await second.core.getSettings()).toEqual(await second.invoke('getSettings'));
   });
 
-  it('the wizard\'s managed setup enrolls with the reference orchestrator over http to loopback only when allowed', async () => {
+  it("the wizard's managed setup enrolls with the reference orchestrator over http to loopback only when allowed", async () => {
     const orch: ReferenceOrchestrator = await startReferenceOrchestrator(tempDir('rma-orch-'));
     cleanup.push(() => orch.stop());
     const { core, invoke, configPath } = await desktop(install());
     const { token } = await orch.admin.createEnrollmentToken({});
 
-    const refused = await invoke<{ ok: boolean; errors?: Array<{ path: string; message: string }> }>('setupManaged', { url: orch.url, enrollmentToken: token, caFile: null });
+    const refused = await invoke<{ ok: boolean; errors?: Array<{ path: string; message: string }> }>('setupManaged', {
+      url: orch.url,
+      enrollmentToken: token,
+      caFile: null,
+    });
     expect(refused.ok).toBe(false);
     expect(refused.errors?.[0]?.message).toMatch(/http|insecure|loopback/i);
     expect(await orch.admin.listAgents()).toEqual([]);

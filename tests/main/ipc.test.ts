@@ -17,7 +17,13 @@ function setup() {
   trusted.add(contents);
   const ready: number[] = [];
   const rejected: string[] = [];
-  const remove = registerAgentHandlers(ipcMain, api, trusted, (id) => ready.push(id), (ch, why) => rejected.push(`${ch}: ${why}`));
+  const remove = registerAgentHandlers(
+    ipcMain,
+    api,
+    trusted,
+    (id) => ready.push(id),
+    (ch, why) => rejected.push(`${ch}: ${why}`),
+  );
   return { ipcMain, api, trusted, contents, ready, rejected, remove };
 }
 

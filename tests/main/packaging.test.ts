@@ -14,7 +14,13 @@ const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 const INITIAL = '101101101';
 
 function npx(args: string[], timeout = 120_000): string {
-  return execFileSync('npx', args, { cwd: root, encoding: 'utf8', timeout, env: { ...process.env, NODE_ENV: 'production', ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('npx', args, {
+    cwd: root,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, NODE_ENV: 'production', ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 describe('electron-builder --dir (offline, stub Electron)', () => {
@@ -24,7 +30,9 @@ describe('electron-builder --dir (offline, stub Electron)', () => {
     if (!existsSync(join(root, 'dist/renderer/index.html'))) npx(['vite', 'build', '--config', 'vite.renderer.config.ts']);
     const stub = tempDir('rma-eb-stub-');
     const out = tempDir('rma-eb-out-');
-    writeFileSync(join(stub, 'electron'), Buffer.concat([Buffer.from('#!/bin/sh\n'), Buffer.from(SENTINEL), Buffer.from([1, 9]), Buffer.from(INITIAL)]), { mode: 0o755 });
+    writeFileSync(join(stub, 'electron'), Buffer.concat([Buffer.from('#!/bin/sh\n'), Buffer.from(SENTINEL), Buffer.from([1, 9]), Buffer.from(INITIAL)]), {
+      mode: 0o755,
+    });
     writeFileSync(join(stub, 'version'), '45.5.0');
     npx(['electron-builder', '--dir', '--linux', '--x64', `-c.electronDist=${stub}`, `-c.directories.output=${out}`]);
 
@@ -36,7 +44,14 @@ describe('electron-builder --dir (offline, stub Electron)', () => {
 
     const { listPackage } = (await import('@electron/asar')) as { listPackage(p: string, o: object): string[] };
     const files = listPackage(join(unpacked, 'resources', 'app.asar'), {}).map((f) => f.replace(/\\/g, '/'));
-    for (const f of ['/dist/main/index.js', '/dist/preload/index.cjs', '/dist/renderer/index.html', '/assets/tray/tray-idle.png', '/assets/tray/tray-idleTemplate@2x.png', '/package.json']) {
+    for (const f of [
+      '/dist/main/index.js',
+      '/dist/preload/index.cjs',
+      '/dist/renderer/index.html',
+      '/assets/tray/tray-idle.png',
+      '/assets/tray/tray-idleTemplate@2x.png',
+      '/package.json',
+    ]) {
       expect(files).toContain(f);
     }
     expect(files.some((f) => f.endsWith('.map'))).toBe(false);

@@ -62,7 +62,10 @@ describe('notifications', () => {
 
   it('one alert per problem, not per retry; again after it was fixed and came back', () => {
     const shown: Alert[] = [];
-    const n = new Notifier((a) => shown.push(a), () => all);
+    const n = new Notifier(
+      (a) => shown.push(a),
+      () => all,
+    );
     n.update(failing('t1'));
     n.update(failing('t2'));
     n.update(failing('t3'));
@@ -76,7 +79,10 @@ describe('notifications', () => {
   it('overdue alerts once; success only when enabled and not for the first status seen', () => {
     const shown: Alert[] = [];
     let settings = { ...all, notifyOnSuccess: false };
-    const n = new Notifier((a) => shown.push(a), () => settings);
+    const n = new Notifier(
+      (a) => shown.push(a),
+      () => settings,
+    );
     n.update(idleStatus({ sources: [source('/a', { lastSuccessAt: 't0' })] }));
     n.update(idleStatus({ sources: [source('/a', { lastSuccessAt: 't1' })] }));
     expect(shown).toEqual([]);
@@ -91,7 +97,10 @@ describe('notifications', () => {
   it('respects notifyOnFailure=false and reports a global error once', () => {
     const shown: Alert[] = [];
     let settings = { ...all, notifyOnFailure: false };
-    const n = new Notifier((a) => shown.push(a), () => settings);
+    const n = new Notifier(
+      (a) => shown.push(a),
+      () => settings,
+    );
     n.update(failing('t1'));
     expect(shown).toEqual([]);
     settings = all;
@@ -151,7 +160,7 @@ describe('desktop settings and API', () => {
     expect(on.state.enabled).toBe(false);
   });
 
-  it('managed setup: the core\'s own path, or enroll with insecureLoopback when the testing box is ticked', async () => {
+  it("managed setup: the core's own path, or enroll with insecureLoopback when the testing box is ticked", async () => {
     const core = fakeAgentApi();
     const api = createDesktopApi(core, await ShellSettings.load(core, autoStartFake()));
     const setup = { url: 'https://o.example', enrollmentToken: 't', caFile: null };

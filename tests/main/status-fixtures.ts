@@ -42,7 +42,17 @@ export function running(runId = 'run-1', percent = 42): RunningInfo {
     repository: 'default',
     source: '/home/me/Documents',
     startedAt: '2026-01-01T10:00:00Z',
-    progress: { percent, bytesDone: 1, totalBytes: 2, filesDone: 1, totalFiles: 2, errorCount: 0, etaSeconds: 300, elapsedSeconds: 10, currentFiles: ['/home/me/Documents/a.txt'] },
+    progress: {
+      percent,
+      bytesDone: 1,
+      totalBytes: 2,
+      filesDone: 1,
+      totalFiles: 2,
+      errorCount: 0,
+      etaSeconds: 300,
+      elapsedSeconds: 10,
+      currentFiles: ['/home/me/Documents/a.txt'],
+    },
   };
 }
 

@@ -129,4 +129,3 @@ describe('snapshots store', () => {
     expect(store.getState().error).toBe('wrong password');
   });
 });
-

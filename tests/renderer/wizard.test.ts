@@ -17,7 +17,10 @@ describe('repository form', () => {
       url: 's3:https://s3.amazonaws.com/my-bk/lap',
       env: { AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'S' },
     });
-    expect(buildRepository('b2', { bucket: 'my-bucket', accountId: 'i', accountKey: 'k' })).toMatchObject({ url: 'b2:my-bucket:', env: { B2_ACCOUNT_ID: 'i', B2_ACCOUNT_KEY: 'k' } });
+    expect(buildRepository('b2', { bucket: 'my-bucket', accountId: 'i', accountKey: 'k' })).toMatchObject({
+      url: 'b2:my-bucket:',
+      env: { B2_ACCOUNT_ID: 'i', B2_ACCOUNT_KEY: 'k' },
+    });
   });
 
   it('explains each wrong field in plain words', () => {

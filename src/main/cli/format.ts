@@ -3,7 +3,6 @@ import type { SnapshotInfo } from '../../shared/agent-api.js';
 import type { RunRecord } from '../../shared/model/run.js';
 import type { AgentStatus } from '../../shared/model/status.js';
 
-
 /** One line per finished run: what, result, snapshot and size. */
 export function formatRun(r: RunRecord): string {
   const what = `${r.kind}${r.source ? ` ${r.source}` : ''} [${r.repository}]`;
@@ -23,7 +22,9 @@ export function formatStatus(s: AgentStatus): string {
   ];
   if (s.credential) {
     const c = s.credential;
-    lines.push(`orchestrator: ${c.orchestrator} (${c.dialect ?? 'dialect not detected yet'}), credential in ${s.secretBackend}, last worked ${c.lastWorkedAt ?? 'never'}`);
+    lines.push(
+      `orchestrator: ${c.orchestrator} (${c.dialect ?? 'dialect not detected yet'}), credential in ${s.secretBackend}, last worked ${c.lastWorkedAt ?? 'never'}`,
+    );
   }
   if (s.lastError) lines.push(`error:    ${s.lastError.message} (${s.lastError.at})`);
   for (const src of s.sources) {

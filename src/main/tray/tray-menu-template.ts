@@ -125,7 +125,10 @@ export function iconState(status: AgentStatus): AgentState {
 }
 
 function newestSuccess(status: AgentStatus): Date | null {
-  const times = status.sources.map((s) => s.lastSuccessAt).filter((t): t is string => t !== null).map((t) => new Date(t).getTime());
+  const times = status.sources
+    .map((s) => s.lastSuccessAt)
+    .filter((t): t is string => t !== null)
+    .map((t) => new Date(t).getTime());
   return times.length > 0 ? new Date(Math.max(...times)) : null;
 }
 

@@ -49,11 +49,7 @@ export type GuardedContents = Pick<WebContents, 'on' | 'setWindowOpenHandler'>;
  *
  * `https:` links are handed to the system browser through `openExternal`; anything else is dropped.
  */
-export function guardNavigation(
-  contents: GuardedContents,
-  isAppUrl: (url: string) => boolean,
-  openExternal: (url: string) => unknown,
-): void {
+export function guardNavigation(contents: GuardedContents, isAppUrl: (url: string) => boolean, openExternal: (url: string) => unknown): void {
   contents.on('will-navigate', (event, url) => {
     if (!isAppUrl(url)) event.preventDefault();
   });

@@ -10,18 +10,7 @@ export type RunTrigger = 'schedule' | 'catch-up' | 'manual' | 'task' | 'retry';
  * `partial` = backup exit 3: a snapshot WAS made but some files could not be read.
  */
 export type RunOutcome =
-  | 'success'
-  | 'partial'
-  | 'no-repo'
-  | 'locked'
-  | 'wrong-password'
-  | 'cancelled'
-  | 'timeout'
-  | 'stalled'
-  | 'killed'
-  | 'crash'
-  | 'config-error'
-  | 'failed';
+  'success' | 'partial' | 'no-repo' | 'locked' | 'wrong-password' | 'cancelled' | 'timeout' | 'stalled' | 'killed' | 'crash' | 'config-error' | 'failed';
 
 /** Live progress of a running backup or restore (numbers default to 0 when restic omits them). */
 export interface Progress {

@@ -129,7 +129,13 @@ describe('restic-agent config validate', () => {
   });
 
   it('accepts the original design example', async () => {
-    const r = await agent(tempDir('rma-cli-'), 'config', 'validate', '--schema-only', fileURLToPath(new URL('../../../examples/original-design.yaml', import.meta.url)));
+    const r = await agent(
+      tempDir('rma-cli-'),
+      'config',
+      'validate',
+      '--schema-only',
+      fileURLToPath(new URL('../../../examples/original-design.yaml', import.meta.url)),
+    );
     expect(r.stdout).toContain('valid');
     expect(r.code).toBe(0);
   });

@@ -32,9 +32,10 @@ function env(dir: string): NodeJS.ProcessEnv {
 /** Runs the built CLI; `asNobody` drops to the unprivileged user (root reads every file). */
 async function agent(dir: string, args: string[], opts: { asNobody?: boolean } = {}): Promise<Result> {
   const argv = [CLI, '--config', join(dir, 'config.yaml'), ...args];
-  const [cmd, full] = opts.asNobody && process.getuid?.() === 0
-    ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', process.execPath, ...argv]]
-    : [process.execPath, argv];
+  const [cmd, full] =
+    opts.asNobody && process.getuid?.() === 0
+      ? ['setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', process.execPath, ...argv]]
+      : [process.execPath, argv];
   try {
     const { stdout, stderr } = await execFileP(cmd, full as string[], { env: env(dir), maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
@@ -109,40 +110,44 @@ describe('restic-agent as a hostile operator uses it', () => {
     expect(v.stdout).toMatch(/restic\.run_timeout \(line \d+\): too long: at most 365d/);
   });
 
-  it.each(bins)('2+3. after kill -9 mid-backup ($label): stale lock removed before the next run, true end time, job outcome', async ({ path: binary }) => {
-    const { dir, repo } = setup({
-      binary,
-      sourceBytes: 6 * 1024 * 1024,
-      resticKeys: 'retry_lock: 2s',
-      extra: ['policies:', '  daily: { throttle: { limit_upload: 64KiB/s } }'],
-    });
-    expect((await agent(dir, ['init'])).code).toBe(0);
-    const child: ChildProcess = spawn(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), 'backup'], { env: env(dir), stdio: 'ignore' });
-    const locks = join(repo, 'locks');
-    await waitFor('restic to take its lock', () => existsSync(locks) && readdirSync(locks).length > 0);
-    await new Promise((r) => setTimeout(r, 1500));
-    const resticPids = childPids(child.pid!);
-    expect(resticPids.length).toBeGreaterThan(0);
-    // The agent dies without a chance to clean up; restic dies with it (here: at once, to be deterministic).
-    const killedAt = Date.now();
-    child.kill('SIGKILL');
-    for (const pid of resticPids) process.kill(pid, 'SIGKILL');
-    await waitFor('restic to be gone', () => resticPids.every((p) => !running(p)));
-    expect(readdirSync(locks).length).toBe(1);
-    await new Promise((r) => setTimeout(r, 1500));
+  it.each(bins)(
+    '2+3. after kill -9 mid-backup ($label): stale lock removed before the next run, true end time, job outcome',
+    async ({ path: binary }) => {
+      const { dir, repo } = setup({
+        binary,
+        sourceBytes: 6 * 1024 * 1024,
+        resticKeys: 'retry_lock: 2s',
+        extra: ['policies:', '  daily: { throttle: { limit_upload: 64KiB/s } }'],
+      });
+      expect((await agent(dir, ['init'])).code).toBe(0);
+      const child: ChildProcess = spawn(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), 'backup'], { env: env(dir), stdio: 'ignore' });
+      const locks = join(repo, 'locks');
+      await waitFor('restic to take its lock', () => existsSync(locks) && readdirSync(locks).length > 0);
+      await new Promise((r) => setTimeout(r, 1500));
+      const resticPids = childPids(child.pid!);
+      expect(resticPids.length).toBeGreaterThan(0);
+      // The agent dies without a chance to clean up; restic dies with it (here: at once, to be deterministic).
+      const killedAt = Date.now();
+      child.kill('SIGKILL');
+      for (const pid of resticPids) process.kill(pid, 'SIGKILL');
+      await waitFor('restic to be gone', () => resticPids.every((p) => !running(p)));
+      expect(readdirSync(locks).length).toBe(1);
+      await new Promise((r) => setTimeout(r, 1500));
 
-    const status = await agent(dir, ['--json', 'status']);
-    const s = JSON.parse(status.stdout) as AgentStatus;
-    const last = s.sources[0]!.lastRun!;
-    expect(last.outcome).toBe('killed');
-    // The end is when the run last showed life, not when `status` looked.
-    expect(Date.parse(last.endedAt!)).toBeLessThanOrEqual(killedAt);
-    expect(status.stderr).toMatch(/removed stale locks left by an interrupted run/);
+      const status = await agent(dir, ['--json', 'status']);
+      const s = JSON.parse(status.stdout) as AgentStatus;
+      const last = s.sources[0]!.lastRun!;
+      expect(last.outcome).toBe('killed');
+      // The end is when the run last showed life, not when `status` looked.
+      expect(Date.parse(last.endedAt!)).toBeLessThanOrEqual(killedAt);
+      expect(status.stderr).toMatch(/removed stale locks left by an interrupted run/);
 
-    const check = await agent(dir, ['--json', 'check']);
-    expect(check.code, check.stdout + check.stderr).toBe(0);
-    expect(readdirSync(locks)).toEqual([]);
-  }, 120_000);
+      const check = await agent(dir, ['--json', 'check']);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      expect(readdirSync(locks)).toEqual([]);
+    },
+    120_000,
+  );
 
   it('3. a backup whose retention step fails is not a success in status', async () => {
     const { dir, repo } = setup({ resticKeys: 'retry_lock: 1s' });
@@ -156,7 +161,10 @@ describe('restic-agent as a hostile operator uses it', () => {
       await waitFor('the holder to take its lock', () => readdirSync(join(repo, 'locks')).length > 0);
       const backup = await agent(dir, ['--json', 'backup']);
       const records = JSON.parse(backup.stdout) as Array<{ kind: string; outcome: string }>;
-      expect(records.map((r) => [r.kind, r.outcome])).toEqual([['backup', 'success'], ['forget', 'locked']]);
+      expect(records.map((r) => [r.kind, r.outcome])).toEqual([
+        ['backup', 'success'],
+        ['forget', 'locked'],
+      ]);
       const s = JSON.parse((await agent(dir, ['--json', 'status'])).stdout) as AgentStatus;
       expect(s.sources[0]!.lastRun?.outcome).toBe('locked');
       expect(s.sources[0]!.lastRun?.message).toMatch(/^backup success \(snapshot [0-9a-f]{8} saved\), but retention \(forget\) locked/);

@@ -41,7 +41,9 @@ function setup(repoKeys: string[], top: string[] = []): string {
 
 async function cli(dir: string, ...args: string[]): Promise<{ code: number; stdout: string }> {
   try {
-    const { stdout } = await execFileP(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), ...args], { env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data') } });
+    const { stdout } = await execFileP(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), ...args], {
+      env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data') },
+    });
     return { code: 0, stdout };
   } catch (e) {
     return { code: (e as { code: number }).code, stdout: (e as { stdout: string }).stdout };
@@ -53,7 +55,10 @@ describe('maintenance cadence with real restic', () => {
     const dir = setup([]);
     expect((await cli(dir, 'init')).code).toBe(0);
     const records = JSON.parse((await cli(dir, '--json', 'backup')).stdout) as RunRecord[];
-    expect(records.map((r) => [r.kind, r.outcome])).toEqual([['backup', 'success'], ['forget', 'success']]);
+    expect(records.map((r) => [r.kind, r.outcome])).toEqual([
+      ['backup', 'success'],
+      ['forget', 'success'],
+    ]);
     expect(records[1]!.message).not.toMatch(/pruned/);
   });
 

@@ -66,7 +66,14 @@ export async function registerAgent(orch: ReferenceOrchestrator, extra: Record<s
   const r = await call(orch.url, 'POST', '/register', {
     token: enr.token,
     key: `reg:${instanceId}`,
-    body: { instance_id: instanceId, hostname: 'test-host', agent_version: '1.0.0', protocol: 1, capabilities: ['task:backup', 'task:check', 'task:prune', 'task:forget'], ...extra },
+    body: {
+      instance_id: instanceId,
+      hostname: 'test-host',
+      agent_version: '1.0.0',
+      protocol: 1,
+      capabilities: ['task:backup', 'task:check', 'task:prune', 'task:forget'],
+      ...extra,
+    },
   });
   if (r.status !== 201) throw new Error(`register failed: ${r.status} ${r.text}`);
   return agentFor(orch, r.json.agent_id as string, r.json.agent_token as string, instanceId);
@@ -98,7 +105,13 @@ export function agentFor(orch: ReferenceOrchestrator, agentId: string, token: st
         body: {
           stream: { kind: 'task', task_id: taskId, lease_id: leaseId },
           first_seq: firstSeq,
-          entries: Array.from({ length: count }, (_, i) => ({ seq: firstSeq + i, ts: new Date(1_777_000_000_000 + (firstSeq + i) * 10).toISOString(), src: 'restic.stderr', level: 'info', msg: `line ${firstSeq + i}` })),
+          entries: Array.from({ length: count }, (_, i) => ({
+            seq: firstSeq + i,
+            ts: new Date(1_777_000_000_000 + (firstSeq + i) * 10).toISOString(),
+            src: 'restic.stderr',
+            level: 'info',
+            msg: `line ${firstSeq + i}`,
+          })),
           final: false,
           ...extra,
         },

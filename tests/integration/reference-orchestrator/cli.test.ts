@@ -48,7 +48,10 @@ describe('orchestrator CLI', () => {
     expect(reg.status).toBe(201);
     const agents = (await cli('agents')) as Array<{ agent_id: string }>;
     expect(agents.map((a) => a.agent_id)).toEqual([reg.json.agent_id]);
-    const task = (await cli('task', 'create', '--agent', reg.json.agent_id, '--type', 'check', '--params', '{"read_data_subset":"5%"}')) as { task_id: string; state: string };
+    const task = (await cli('task', 'create', '--agent', reg.json.agent_id, '--type', 'check', '--params', '{"read_data_subset":"5%"}')) as {
+      task_id: string;
+      state: string;
+    };
     expect(task.state).toBe('pending');
     const poll = await call(info.url, 'GET', '/tasks?wait=0&capacity=1', { token: reg.json.agent_token });
     expect(poll.json.tasks[0]).toMatchObject({ task_id: task.task_id, params: { read_data_subset: '5%' } });

@@ -38,8 +38,16 @@ describe('reference orchestrator: §11 happy path over HTTP', () => {
     expect(offerRes.status).toBe(200);
     const offer = offerRes.json.tasks[0];
     expect(offer).toMatchObject({
-      task_id: task.task_id, type: 'backup', attempt: 1, lease_ttl_s: 120, offer_expires_in_s: 60, max_runtime_s: 21600,
-      cancel_grace_s: 60, lost_after_s: 1800, repo: REPO, params: { paths: ['/home/alice'], reconcile_tag: null, pre: [] },
+      task_id: task.task_id,
+      type: 'backup',
+      attempt: 1,
+      lease_ttl_s: 120,
+      offer_expires_in_s: 60,
+      max_runtime_s: 21600,
+      cancel_grace_s: 60,
+      lost_after_s: 1800,
+      repo: REPO,
+      params: { paths: ['/home/alice'], reconcile_tag: null, pre: [] },
     });
     expect(offer.lease_id).toMatch(/^lse_/);
     // The offer is durable: the next poll returns the same lease.
@@ -49,7 +57,15 @@ describe('reference orchestrator: §11 happy path over HTTP', () => {
     const T = task.task_id;
     const claim = await agent.status(T, { lease_id: L, attempt: 1, status_seq: 1, state: 'claimed', claimed_at: new Date().toISOString() });
     expect(claim.status).toBe(200);
-    expect(claim.json).toMatchObject({ applied: true, duplicate: false, stale: false, superseded: false, task_state: 'claimed', lease_expires_in_s: 120, cancel_requested: false });
+    expect(claim.json).toMatchObject({
+      applied: true,
+      duplicate: false,
+      stale: false,
+      superseded: false,
+      task_state: 'claimed',
+      lease_expires_in_s: 120,
+      cancel_requested: false,
+    });
     expect((await agent.status(T, { lease_id: L, attempt: 1, status_seq: 2, state: 'running' })).json.task_state).toBe('running');
     const progress = await agent.status(T, { lease_id: L, attempt: 1, status_seq: 3, state: 'running', progress: { percent: 0.5 } });
     expect(progress.json).toMatchObject({ applied: true, task_state: 'running' });
@@ -64,7 +80,12 @@ describe('reference orchestrator: §11 happy path over HTTP', () => {
     const logs2 = await agent.logs(L, T, 4, 2, { final: true });
     expect(logs2.json.ack_seq).toBe(5);
     const done = await agent.status(T, {
-      lease_id: L, attempt: 1, status_seq: 4, state: 'succeeded', log_seq: 5, log_final: true,
+      lease_id: L,
+      attempt: 1,
+      status_seq: 4,
+      state: 'succeeded',
+      log_seq: 5,
+      log_final: true,
       result: { exit_code: 0, incomplete: false, restic: { snapshot_id: '4f2a' }, error: null },
     });
     expect(done.json).toMatchObject({ applied: true, task_state: 'succeeded' });

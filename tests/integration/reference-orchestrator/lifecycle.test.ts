@@ -84,7 +84,9 @@ describe('offers and claims (§5.4, §5.5)', () => {
     expect((await noPrune.poll(0, 1)).status).toBe(204);
     const offer = await takeOffer(a);
     expect((await b.poll(0, 1)).status).toBe(204); // one live offer per task
-    expect((await a.status(task.task_id, { lease_id: offer.lease_id, status_seq: 1, state: 'rejected', result: { error: { code: 'unsupported' } } })).json.applied).toBe(true);
+    expect(
+      (await a.status(task.task_id, { lease_id: offer.lease_id, status_seq: 1, state: 'rejected', result: { error: { code: 'unsupported' } } })).json.applied,
+    ).toBe(true);
     expect((await a.poll(0, 1)).status).toBe(204);
     const again = await takeOffer(b);
     expect(again.task_id).toBe(task.task_id);
@@ -132,7 +134,10 @@ describe('disconnected is not lost (§5.3, §5.5.1, §5.5.2)', () => {
     await agent.status(taskId, { lease_id: second.lease_id, status_seq: 1, state: 'claimed' });
     const late = await agent.status(taskId, { lease_id: leaseId, status_seq: 3, state: 'succeeded', result: { exit_code: 0 } });
     expect(late.json).toMatchObject({ applied: false, superseded: true, directive: 'stop' });
-    const hb = await agent.hb([{ task_id: taskId, lease_id: leaseId }, { task_id: taskId, lease_id: second.lease_id }]);
+    const hb = await agent.hb([
+      { task_id: taskId, lease_id: leaseId },
+      { task_id: taskId, lease_id: second.lease_id },
+    ]);
     expect(hb.json.tasks.map((t: { directive: string }) => t.directive)).toEqual(['stop', 'continue']);
     // Logs of the superseded attempt are still accepted and stored against it.
     expect((await agent.logs(leaseId, taskId, 1, 2)).json.ack_seq).toBe(2);
@@ -170,7 +175,12 @@ describe('disconnected is not lost (§5.3, §5.5.1, §5.5.2)', () => {
     const s = await startWithClock({ retryDelaysS: [60, 300], retryMaxAttempts: 2 });
     orch = s.orch;
     const { agent, taskId, leaseId } = await claimedBackup(orch);
-    await agent.status(taskId, { lease_id: leaseId, status_seq: 3, state: 'failed', result: { exit_code: 11, error: { code: 'repo_locked', retryable: true } } });
+    await agent.status(taskId, {
+      lease_id: leaseId,
+      status_seq: 3,
+      state: 'failed',
+      result: { exit_code: 11, error: { code: 'repo_locked', retryable: true } },
+    });
     expect((await orch.admin.getTask(taskId)).state).toBe('pending_retry');
     expect((await agent.poll(0, 1)).status).toBe(204);
     s.clock.advance(60_000);
@@ -180,14 +190,25 @@ describe('disconnected is not lost (§5.3, §5.5.1, §5.5.2)', () => {
     expect((await orch.admin.getTask(taskId)).state).toBe('failed'); // 2 attempts max
 
     const other = await claimedBackup(orch);
-    await other.agent.status(other.taskId, { lease_id: other.leaseId, status_seq: 3, state: 'failed', result: { exit_code: 12, error: { code: 'wrong_password' } } });
+    await other.agent.status(other.taskId, {
+      lease_id: other.leaseId,
+      status_seq: 3,
+      state: 'failed',
+      result: { exit_code: 12, error: { code: 'wrong_password' } },
+    });
     expect((await orch.admin.getTask(other.taskId)).state).toBe('failed');
   });
 
   it('agent_restarted → attempt 2 carries reconcile_tag and pre: [unlock]', async () => {
     orch = await startReferenceOrchestrator(tempDir(), { options: { retryDelaysS: [0] } });
     const { agent, taskId, leaseId } = await claimedBackup(orch);
-    await agent.status(taskId, { lease_id: leaseId, status_seq: 3, state: 'failed', log_final: true, result: { error: { code: 'agent_restarted', retryable: true, needs_reconcile: true } } });
+    await agent.status(taskId, {
+      lease_id: leaseId,
+      status_seq: 3,
+      state: 'failed',
+      log_final: true,
+      result: { error: { code: 'agent_restarted', retryable: true, needs_reconcile: true } },
+    });
     expect((await takeOffer(agent)).params).toMatchObject({ reconcile_tag: `task=${taskId}`, pre: ['unlock'] });
   });
 
@@ -216,11 +237,13 @@ describe('server restart mid-task (§12 scenario 1)', () => {
     expect(view.state).toBe('running');
     expect((await orch.admin.listAgents())[0]!.online).toBe(true);
     // Requests applied just before the crash are deduped.
-    const dup = await agent.status(taskId, { lease_id: leaseId, attempt: 1, status_seq: 2, state: "running" });
+    const dup = await agent.status(taskId, { lease_id: leaseId, attempt: 1, status_seq: 2, state: 'running' });
     expect(dup.json, dup.text).toMatchObject({ duplicate: true });
     expect((await agent.logs(leaseId, taskId, 1, 10)).json.ack_seq).toBe(10);
     expect((await agent.logs(leaseId, taskId, 11, 5)).json.ack_seq).toBe(15);
-    expect((await agent.status(taskId, { lease_id: leaseId, status_seq: 3, state: 'succeeded', log_seq: 15, result: { exit_code: 0 } })).json.task_state).toBe('succeeded');
+    expect((await agent.status(taskId, { lease_id: leaseId, status_seq: 3, state: 'succeeded', log_seq: 15, result: { exit_code: 0 } })).json.task_state).toBe(
+      'succeeded',
+    );
     expect((await orch.admin.getTask(taskId)).attempts[0]!.log.complete).toBe(true);
   });
 

@@ -28,7 +28,12 @@ describe('registration and enrollment (§5.1)', () => {
     const body = { instance_id: randomUUID(), hostname: 'h', capabilities: ['task:backup'] };
     const first = await call(o.url, 'POST', '/register', { token: enr.token, key: `reg:${body.instance_id}`, body });
     expect(first.status).toBe(201);
-    expect(first.json).toMatchObject({ protocol: { min: 1, max: 1 }, token_expires_in_s: 7776000, token_rotate_after_s: 2592000, config: { heartbeat_interval_s: 30, lease_ttl_s: 120 } });
+    expect(first.json).toMatchObject({
+      protocol: { min: 1, max: 1 },
+      token_expires_in_s: 7776000,
+      token_rotate_after_s: 2592000,
+      config: { heartbeat_interval_s: 30, lease_ttl_s: 120 },
+    });
     const replay = await call(o.url, 'POST', '/register', { token: enr.token, key: `reg:${body.instance_id}`, body });
     expect(replay.status).toBe(200);
     expect(replay.json.agent_id).toBe(first.json.agent_id);
@@ -46,10 +51,18 @@ describe('registration and enrollment (§5.1)', () => {
     const bad = await call(o.url, 'POST', '/register', { token: 'bke_nope.nope', key: 'reg:1', body: { instance_id: '1' } });
     expect(bad.json.code).toBe('enrollment_invalid');
     const bound = await o.admin.createEnrollmentToken({ hostname: 'alice' });
-    const scope = await call(o.url, 'POST', '/register', { token: bound.token, key: 'reg:2', body: { instance_id: '2', hostname: 'bob', agent_version: '1.3.0' } });
+    const scope = await call(o.url, 'POST', '/register', {
+      token: bound.token,
+      key: 'reg:2',
+      body: { instance_id: '2', hostname: 'bob', agent_version: '1.3.0' },
+    });
     expect(scope.status).toBe(403);
     expect(scope.json.code).toBe('enrollment_scope');
-    const old = await call(o.url, 'POST', '/register', { token: bound.token, key: 'reg:3', body: { instance_id: '3', hostname: 'alice', agent_version: '1.1.9' } });
+    const old = await call(o.url, 'POST', '/register', {
+      token: bound.token,
+      key: 'reg:3',
+      body: { instance_id: '3', hostname: 'alice', agent_version: '1.1.9' },
+    });
     expect(old.status).toBe(426);
     expect(old.json).toMatchObject({ code: 'agent_upgrade_required', min_version: '1.2.0' });
     const expired = await o.admin.createEnrollmentToken({ ttl_s: 0 });
@@ -64,7 +77,11 @@ describe('bad input → spec’d problem bodies', () => {
     const json = await call(o.url, 'POST', '/heartbeat', { token: a.token, rawBody: '{"seq": 1,' });
     expect(json.status).toBe(400);
     expect(json.json).toMatchObject({ code: 'invalid_json', status: 400 });
-    const types = await call(o.url, 'POST', '/tasks/tsk_x/status', { token: a.token, key: 'st:x:1', body: { lease_id: 5, status_seq: 'one', state: 'running' } });
+    const types = await call(o.url, 'POST', '/tasks/tsk_x/status', {
+      token: a.token,
+      key: 'st:x:1',
+      body: { lease_id: 5, status_seq: 'one', state: 'running' },
+    });
     expect(types.status).toBe(400);
     expect(types.json.code).toBe('invalid_request');
     expect(types.json.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['lease_id', 'status_seq']));
@@ -98,7 +115,11 @@ describe('idempotency (§4) and status_seq rules (§5.5.3)', () => {
     const doc = { lease_id: leaseId, attempt: 1, status_seq: 3, state: 'running', progress: { percent: 0.1 } };
     expect((await agent.status(taskId, doc)).json).toMatchObject({ applied: true, duplicate: false });
     expect((await agent.status(taskId, doc)).json).toMatchObject({ applied: false, duplicate: true, task_state: 'running' });
-    const reused = await call(o.url, 'POST', `/tasks/${taskId}/status`, { token: agent.token, key: `st:${leaseId}:3`, body: { ...doc, progress: { percent: 0.9 } } });
+    const reused = await call(o.url, 'POST', `/tasks/${taskId}/status`, {
+      token: agent.token,
+      key: `st:${leaseId}:3`,
+      body: { ...doc, progress: { percent: 0.9 } },
+    });
     expect(reused.status).toBe(422);
     expect(reused.json.code).toBe('idempotency_key_reused');
 
@@ -141,7 +162,16 @@ describe('idempotency (§4) and status_seq rules (§5.5.3)', () => {
     expect((await s(11, 'failed')).json).toMatchObject({ stale: true, task_state: 'succeeded' });
     const view = await o.admin.getTask(taskId);
     expect(view.attempts[0]!.agent_state).toBe('succeeded');
-    expect(view.attempts[0]!.reports.map((r) => `${r.status_seq}:${r.outcome}`)).toEqual(['1:applied', '2:applied', '7:applied', '5:stale', '8:stale', '9:applied', '10:stale', '11:stale']);
+    expect(view.attempts[0]!.reports.map((r) => `${r.status_seq}:${r.outcome}`)).toEqual([
+      '1:applied',
+      '2:applied',
+      '7:applied',
+      '5:stale',
+      '8:stale',
+      '9:applied',
+      '10:stale',
+      '11:stale',
+    ]);
   });
 
   it('an unknown reported state counts as a failure; another agent’s task is 404', async () => {
@@ -172,7 +202,8 @@ describe('logs (§5.6)', () => {
     // Overlapping batch: only the new tail is appended.
     expect((await agent.logs(leaseId, taskId, 251, 100)).json.ack_seq).toBe(350);
     const hole = await call(o.url, 'POST', '/logs', {
-      token: agent.token, key: 'log:hole',
+      token: agent.token,
+      key: 'log:hole',
       body: { stream: { kind: 'task', task_id: taskId, lease_id: leaseId }, first_seq: 351, entries: [{ seq: 351 }, { seq: 353 }] },
     });
     expect(hole.status).toBe(400);
@@ -180,7 +211,11 @@ describe('logs (§5.6)', () => {
     const seqs = logs.attempts[0]!.entries.map((e) => e.seq);
     expect(seqs).toEqual(Array.from({ length: 350 }, (_, i) => i + 1));
     // Agent diagnostics stream.
-    const diag = await call(o.url, 'POST', '/logs', { token: agent.token, key: 'log:agent:1-1', body: { stream: { kind: 'agent', boot_id: agent.bootId }, first_seq: 1, entries: [{ seq: 1, msg: 'hi' }] } });
+    const diag = await call(o.url, 'POST', '/logs', {
+      token: agent.token,
+      key: 'log:agent:1-1',
+      body: { stream: { kind: 'agent', boot_id: agent.bootId }, first_seq: 1, entries: [{ seq: 1, msg: 'hi' }] },
+    });
     expect(diag.json.ack_seq).toBe(1);
   });
 

@@ -20,9 +20,7 @@ describe.each(resticBins().map((b) => [b.label, b.path] as const))('Restic facad
   let src: { root: string; secret: string };
   let big: string;
   const make = (over: Partial<RepoAccess> = {}, retryLockMs = 0) =>
-    detectResticVersion(binary).then(
-      (version) => new Restic({ binary, version, repo: { ...repo, ...over }, host: 'it-host', cacheDir: cache, retryLockMs }),
-    );
+    detectResticVersion(binary).then((version) => new Restic({ binary, version, repo: { ...repo, ...over }, host: 'it-host', cacheDir: cache, retryLockMs }));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rma-it-restic-'));

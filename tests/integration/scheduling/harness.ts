@@ -115,7 +115,9 @@ export async function holdExclusiveLock(binary: string, repo: TestRepo): Promise
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const locks = (): string[] => readdirSync(join(repo.url, 'locks'));
   try {
-    await waitFor('the external check to take its lock', () => (child.exitCode !== null ? Promise.reject(new Error(`check exited: ${stderr}`)) : locks().length > 0));
+    await waitFor('the external check to take its lock', () =>
+      child.exitCode !== null ? Promise.reject(new Error(`check exited: ${stderr}`)) : locks().length > 0,
+    );
   } catch (e) {
     child.kill('SIGKILL');
     throw e;

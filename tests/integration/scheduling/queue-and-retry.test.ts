@@ -34,10 +34,14 @@ describe.each(resticBins())('scheduling through the agent core with $label', ({ 
       await waitFor('backup A to be running', async () => (await history(core, srcA)).some((r) => r.kind === 'backup' && r.endedAt === null));
       const { runIds } = await core.checkNow('a');
       expect(runIds).toHaveLength(1);
-      const all = await waitFor('three finished runs', async () => {
-        const h = await history(core);
-        return h.length === 3 && h.every((r) => r.endedAt !== null) && h;
-      }, 40_000);
+      const all = await waitFor(
+        'three finished runs',
+        async () => {
+          const h = await history(core);
+          return h.length === 3 && h.every((r) => r.endedAt !== null) && h;
+        },
+        40_000,
+      );
       const backupA = all.find((r) => r.kind === 'backup' && r.repository === 'a')!;
       const backupB = all.find((r) => r.kind === 'backup' && r.repository === 'b')!;
       const check = all.find((r) => r.kind === 'check')!;
@@ -54,7 +58,7 @@ describe.each(resticBins())('scheduling through the agent core with $label', ({ 
     }
   });
 
-  it('retries a backup blocked by someone else\'s lock, but not a wrong password', async () => {
+  it("retries a backup blocked by someone else's lock, but not a wrong password", async () => {
     const dir = tempDir('rma-sched-');
     const locked = await initRepo(binary, dir, 'locked');
     randomSource(dir, 'fill', 1); // data for the external check to crawl through
@@ -80,10 +84,14 @@ describe.each(resticBins())('scheduling through the agent core with $label', ({ 
       const c = core;
       await waitFor('a backup refused because of the lock', async () => (await history(c, srcLocked)).some((r) => r.outcome === 'locked'), 15_000);
       await holder.release();
-      const runs = await waitFor('the retry to succeed', async () => {
-        const h = await history(c, srcLocked);
-        return h.at(-1)?.outcome === 'success' && h;
-      }, 20_000);
+      const runs = await waitFor(
+        'the retry to succeed',
+        async () => {
+          const h = await history(c, srcLocked);
+          return h.at(-1)?.outcome === 'success' && h;
+        },
+        20_000,
+      );
       expect(runs.length).toBeGreaterThanOrEqual(2);
       expect(runs[0]).toMatchObject({ trigger: 'schedule', outcome: 'locked' });
       expect(runs[0]!.message).toMatch(/lock/i);

@@ -130,7 +130,11 @@ describe('evaluateConditions', () => {
     expect((await evaluateConditions(all, { probes, cachePath: '/tmp', repositoryReachable: reach(null) })).ok).toBe(true);
     const unreachable = await evaluateConditions(all, { probes, cachePath: '/tmp', repositoryReachable: reach(false) });
     expect(unreachable.reasons).toEqual(['repository not reachable (require_repository_reachable)']);
-    const throwing = { onAcPower: () => Promise.reject(new Error('x')), isMetered: () => Promise.reject(new Error('y')), freeBytes: () => Promise.reject(new Error('z')) };
+    const throwing = {
+      onAcPower: () => Promise.reject(new Error('x')),
+      isMetered: () => Promise.reject(new Error('y')),
+      freeBytes: () => Promise.reject(new Error('z')),
+    };
     expect((await evaluateConditions(all, { probes: throwing, cachePath: '/tmp' })).ok).toBe(true);
     const before = asked;
     await evaluateConditions(all, { probes: new FakeProbes({ ac: false }), cachePath: '/tmp', repositoryReachable: reach(false) });

@@ -58,9 +58,9 @@ describe('writeConfigFile', () => {
       'repository: { url: "rest:https://u:pw@h/r" }',
     ];
     for (const text of cases) await expect(writeConfigFile(file, text)).rejects.toBeInstanceOf(SecretInConfigError);
-    await expect(writeConfigFile(file, 'repository: { url: /r, password_file: /p } # correct-horse', { knownSecrets: ['correct-horse'] })).rejects.toBeInstanceOf(
-      SecretInConfigError,
-    );
+    await expect(
+      writeConfigFile(file, 'repository: { url: /r, password_file: /p } # correct-horse', { knownSecrets: ['correct-horse'] }),
+    ).rejects.toBeInstanceOf(SecretInConfigError);
     expect(await readFile(file, 'utf8')).toBe('pause: { default: 2h }\n');
   });
 
@@ -71,7 +71,9 @@ describe('writeConfigFile', () => {
   });
 
   it('findSecrets ignores references to secrets', () => {
-    expect(findSecrets('repository: { url: /r, password_file: /p, password_command: "x", password_keyring: acct, secret_env: [AWS_SECRET_ACCESS_KEY] }')).toEqual([]);
+    expect(
+      findSecrets('repository: { url: /r, password_file: /p, password_command: "x", password_keyring: acct, secret_env: [AWS_SECRET_ACCESS_KEY] }'),
+    ).toEqual([]);
     expect(findSecrets('repositories: { a: { url: /r, env: { RESTIC_REST_PASSWORD: x } } }')).toEqual(['repositories.a.env.RESTIC_REST_PASSWORD']);
   });
 });

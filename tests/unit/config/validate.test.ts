@@ -65,7 +65,15 @@ describe('defaults', () => {
         logLevel: 'info',
         catchUpDelayMs: 120_000,
       });
-      expect(c.restic).toEqual({ binary: 'restic', cacheDir: null, configDir: null, cancelGraceMs: 10_000, stallTimeoutMs: 0, runTimeoutMs: 0, retryLockMs: 120_000 });
+      expect(c.restic).toEqual({
+        binary: 'restic',
+        cacheDir: null,
+        configDir: null,
+        cancelGraceMs: 10_000,
+        stallTimeoutMs: 0,
+        runTimeoutMs: 0,
+        retryLockMs: 120_000,
+      });
       expect(c.secrets).toEqual({ backend: 'auto', file: null });
       expect(c.pause).toEqual({ defaultMs: 3_600_000 });
       expect(c.sources).toEqual([]);
@@ -165,7 +173,13 @@ describe('every feature', () => {
     expect(c.policies.daily?.jitterMs).toBe(30 * 60_000);
     expect(c.secrets).toEqual({ backend: 'file', file: '/home/ann/secrets.json' });
     expect(c.pause.defaultMs).toBe(7_200_000);
-    expect(c.orchestrator).toEqual({ url: 'https://orch.example.com', protocol: 'v1', caFile: '/etc/ca.pem', insecureLoopback: false, legacyToken: 'legacy-token-123' });
+    expect(c.orchestrator).toEqual({
+      url: 'https://orch.example.com',
+      protocol: 'v1',
+      caFile: '/etc/ca.pem',
+      insecureLoopback: false,
+      legacyToken: 'legacy-token-123',
+    });
     expect(r.warnings.some((w) => w.includes('orchestrator.token'))).toBe(true);
   });
 

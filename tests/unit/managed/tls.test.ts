@@ -5,7 +5,6 @@ import { OrchestratorClient } from '../../../src/main/core/managed/v1/client.js'
 import { makePki } from '../../helpers/pki.js';
 import { tempDir } from '../../helpers/tmp.js';
 
-
 let server: Server | undefined;
 afterEach(() => {
   server?.closeAllConnections();

@@ -36,7 +36,21 @@ describe('globalArgs', () => {
 describe('backupArgs', () => {
   it('long flags, explicit host, tags, excludes, -- before paths', () => {
     expect(backupArgs(V19, { paths: ['/data', '-weird'], exclude: ['*.tmp'], tags: ['a', 'b'], host: 'h1', readConcurrency: 4, dryRun: true })).toEqual([
-      'backup', '--host', 'h1', '--tag', 'a', '--tag', 'b', '--exclude', '*.tmp', '--read-concurrency', '4', '--dry-run', '--', '/data', '-weird',
+      'backup',
+      '--host',
+      'h1',
+      '--tag',
+      'a',
+      '--tag',
+      'b',
+      '--exclude',
+      '*.tmp',
+      '--read-concurrency',
+      '4',
+      '--dry-run',
+      '--',
+      '/data',
+      '-weird',
     ]);
   });
   it('--read-concurrency only on ≥0.15', () => {
@@ -49,7 +63,13 @@ describe('backupArgs', () => {
   it('uses no short flags anywhere', () => {
     const all = [
       ...backupArgs(V19, { paths: ['/d'], exclude: ['x'], tags: ['t'], host: 'h', dryRun: true }),
-      ...forgetArgs({ retention: { keepLast: 1, keepHourly: 2, keepDaily: 3, keepWeekly: 4, keepMonthly: 5, keepYearly: 6, keepWithin: '1y2m' }, prune: true, host: 'h', tags: ['t'], paths: ['/d'] }),
+      ...forgetArgs({
+        retention: { keepLast: 1, keepHourly: 2, keepDaily: 3, keepWeekly: 4, keepMonthly: 5, keepYearly: 6, keepWithin: '1y2m' },
+        prune: true,
+        host: 'h',
+        tags: ['t'],
+        paths: ['/d'],
+      }),
       ...globalArgs(V19, { useCache: false, retryLockMs: 1000 }),
     ];
     expect(all.filter((a) => /^-[a-zA-Z]/.test(a))).toEqual([]);
@@ -59,7 +79,20 @@ describe('backupArgs', () => {
 describe('forget / retention', () => {
   it('maps every keep rule and the filters', () => {
     expect(forgetArgs({ retention: { keepLast: 3, keepDaily: 7, keepWithin: '30d' }, prune: true, host: 'h', tags: ['a', 'b'], paths: ['/p'] })).toEqual([
-      'forget', '--keep-last', '3', '--keep-daily', '7', '--keep-within', '30d', '--host', 'h', '--tag', 'a,b', '--path', '/p', '--prune',
+      'forget',
+      '--keep-last',
+      '3',
+      '--keep-daily',
+      '7',
+      '--keep-within',
+      '30d',
+      '--host',
+      'h',
+      '--tag',
+      'a,b',
+      '--path',
+      '/p',
+      '--prune',
     ]);
   });
   it('refuses a policy that keeps nothing explicit and bad values', () => {
@@ -133,7 +166,11 @@ describe('buildEnv', () => {
   });
 
   it('passes backend variables but not agent-managed RESTIC_* ones', () => {
-    const env = buildEnv({ repo: repo({ kind: 'file', path: '/pw' }, { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'backend-secret-xyz' }), cacheDir: null, base: {} });
+    const env = buildEnv({
+      repo: repo({ kind: 'file', path: '/pw' }, { AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'backend-secret-xyz' }),
+      cacheDir: null,
+      base: {},
+    });
     expect(env.AWS_SECRET_ACCESS_KEY).toBe('backend-secret-xyz');
     expect(redact('backend-secret-xyz')).toBe('***');
     expect(() => buildEnv({ repo: repo({ kind: 'file', path: '/pw' }, { RESTIC_PASSWORD: 'x' }), cacheDir: null, base: {} })).toThrow(/RESTIC_PASSWORD/);

@@ -46,7 +46,11 @@ function setup(version: string, retryLockMs = 0) {
     retryLockMs,
   });
   const calls = () =>
-    readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { args: string[]; pw: string | null; t: number });
+    readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { args: string[]; pw: string | null; t: number });
   return { restic, calls };
 }
 
@@ -54,11 +58,14 @@ describe('Restic facade (fake restic)', () => {
   it('cancel: SIGINT, then `restic unlock`; the password is only in the env', async () => {
     const { restic, calls } = setup('0.14.0');
     const ac = new AbortController();
-    const r = await restic.backup({ paths: ['/data'], exclude: [], tags: [] }, {
-      signal: ac.signal,
-      // A short delay: a just-started Node fake can still die of the default SIGINT action.
-      onEvent: (e) => e.type === 'progress' && setTimeout(() => ac.abort(), 150),
-    });
+    const r = await restic.backup(
+      { paths: ['/data'], exclude: [], tags: [] },
+      {
+        signal: ac.signal,
+        // A short delay: a just-started Node fake can still die of the default SIGINT action.
+        onEvent: (e) => e.type === 'progress' && setTimeout(() => ac.abort(), 150),
+      },
+    );
     expect(r.outcome).toBe('cancelled');
     expect(r, JSON.stringify(r)).toMatchObject({ exitCode: 130 });
     const c = calls();

@@ -4,7 +4,11 @@ import { classifyLine, cleanLine, HeadTail, LineSplitter } from '../../../src/ma
 function split(chunks: Array<Buffer | string>, max?: number): { lines: string[]; overflow: string[] } {
   const lines: string[] = [];
   const overflow: string[] = [];
-  const s = new LineSplitter((l) => lines.push(l), max, (k) => overflow.push(k));
+  const s = new LineSplitter(
+    (l) => lines.push(l),
+    max,
+    (k) => overflow.push(k),
+  );
   for (const c of chunks) s.push(c);
   s.end();
   return { lines, overflow };

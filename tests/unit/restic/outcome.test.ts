@@ -32,7 +32,9 @@ describe('classify (exit code first, then stderr, then exit_error)', () => {
   });
 
   it('exit 1 falls back to stderr patterns (restic ≤0.16)', () => {
-    expect(c({ code: 1, stderr: 'Fatal: unable to open config file: stat /r/config: no such file or directory\nIs there a repository at the following location?' })).toBe('no-repo');
+    expect(
+      c({ code: 1, stderr: 'Fatal: unable to open config file: stat /r/config: no such file or directory\nIs there a repository at the following location?' }),
+    ).toBe('no-repo');
     expect(c({ code: 1, stderr: 'unable to create lock in backend: repository is already locked exclusively by PID 1' })).toBe('locked');
     expect(c({ code: 1, stderr: 'Fatal: wrong password or no key found' })).toBe('wrong-password');
     expect(c({ code: 1, stderr: 'unknown flag: --retry-lock' })).toBe('config-error');

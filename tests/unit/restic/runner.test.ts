@@ -74,12 +74,15 @@ describe('runProcess', () => {
 
   it('cancel: SIGINT ends a cooperative process → cancelled', async () => {
     const ac = new AbortController();
-    const p = run(`console.log('{"message_type":"status","percent_done":0}'); process.on('SIGINT', () => { console.error('signal interrupt received, cleaning up'); process.exit(130); }); setTimeout(() => {}, 30000);`, {
-      signal: ac.signal,
-      cancelGraceMs: 5000,
-      // Abort once the fake is up (its SIGINT handler is installed before it prints).
-      onJson: () => setTimeout(() => ac.abort(), 150),
-    });
+    const p = run(
+      `console.log('{"message_type":"status","percent_done":0}'); process.on('SIGINT', () => { console.error('signal interrupt received, cleaning up'); process.exit(130); }); setTimeout(() => {}, 30000);`,
+      {
+        signal: ac.signal,
+        cancelGraceMs: 5000,
+        // Abort once the fake is up (its SIGINT handler is installed before it prints).
+        onJson: () => setTimeout(() => ac.abort(), 150),
+      },
+    );
     const r = await p;
     expect(r.raw.code).toBe(130);
     expect(r.raw.forceKilled).toBe(false);
@@ -111,7 +114,9 @@ describe('runProcess', () => {
   it('stall watchdog: no output for stallTimeoutMs → stalled; output keeps it alive', async () => {
     const stalled = await run(`console.log('start'); setTimeout(() => {}, 30000);`, { stallTimeoutMs: 400, cancelGraceMs: 2000 });
     expect(stalled.outcome).toBe('stalled');
-    const alive = await run(`let n = 0; const t = setInterval(() => { console.log('tick'); if (++n === 8) { clearInterval(t); } }, 100);`, { stallTimeoutMs: 400 });
+    const alive = await run(`let n = 0; const t = setInterval(() => { console.log('tick'); if (++n === 8) { clearInterval(t); } }, 100);`, {
+      stallTimeoutMs: 400,
+    });
     expect(alive.outcome).toBe('success');
     expect(alive.text).toHaveLength(8);
   });
@@ -137,7 +142,9 @@ describe('runProcess', () => {
   });
 
   it('stdin is /dev/null (restic must never wait for a password on stdin)', async () => {
-    const r = await run(`let d = ''; process.stdin.on('data', (c) => (d += c)); process.stdin.on('end', () => console.log('eof:' + d.length));`, { timeoutMs: 5000 });
+    const r = await run(`let d = ''; process.stdin.on('data', (c) => (d += c)); process.stdin.on('end', () => console.log('eof:' + d.length));`, {
+      timeoutMs: 5000,
+    });
     expect(r.text).toEqual([['stdout', 'eof:0']]);
   });
 });

@@ -24,7 +24,11 @@ const SIGNALS: Readonly<Record<number, string>> = { 9: 'SIGKILL', 15: 'SIGTERM',
 /** Parses one sample file (only its first run when a file has two). */
 export function parseSample(version: string, name: string, text: string): Sample {
   const lines = text.split('\n');
-  const command = lines.find((l) => l.startsWith('# command:'))?.slice('# command:'.length).trim() ?? '';
+  const command =
+    lines
+      .find((l) => l.startsWith('# command:'))
+      ?.slice('# command:'.length)
+      .trim() ?? '';
   const exitLine = lines.find((l) => l.startsWith('# exit_code')) ?? '';
   const m = /:\s*(?:first=)?(\d+)/.exec(exitLine);
   let code: number | null = m ? Number(m[1]) : null;

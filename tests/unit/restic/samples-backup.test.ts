@@ -48,7 +48,11 @@ describe('backup quirks per version', () => {
     expect(summary?.kind === 'summary' && summary.summary.snapshotId).toBe('31a98b8d');
     const errors = events.flatMap((e) => (e.ev.kind === 'file-error' ? [e.ev.error] : []));
     expect(errors).toHaveLength(3);
-    expect(errors[1]).toEqual({ item: '/srv/restic/demo/src/secret.txt', during: 'archival', message: 'open /srv/restic/demo/src/secret.txt: permission denied' });
+    expect(errors[1]).toEqual({
+      item: '/srv/restic/demo/src/secret.txt',
+      during: 'archival',
+      message: 'open /srv/restic/demo/src/secret.txt: permission denied',
+    });
     expect(errors[0]?.message).toContain('/srv/restic/demo/src/secretdir');
     expect(classifySample(s).outcome).toBe('partial');
   });

@@ -44,7 +44,15 @@ export function config(p: PolicyConfig = policy(), check: Schedule | null = null
         password: { kind: 'file', path: '/etc/pw' },
         env: {},
         secretEnv: [],
-        check: check ? { schedule: check, jitterMs: 0, readDataSubset: '5%', readDataCycle: 0, conditions: { acPowerOnly: false, notOnMetered: false, minFreeCacheBytes: 0, requireRepositoryReachable: false, deadlineMs: 0 } } : null,
+        check: check
+          ? {
+              schedule: check,
+              jitterMs: 0,
+              readDataSubset: '5%',
+              readDataCycle: 0,
+              conditions: { acPowerOnly: false, notOnMetered: false, minFreeCacheBytes: 0, requireRepositoryReachable: false, deadlineMs: 0 },
+            }
+          : null,
         prune: null,
       },
     },

@@ -109,7 +109,11 @@ describe('RepoQueue', () => {
   it('a throwing operation rejects its caller and frees the repository', async () => {
     const q = new RepoQueue();
     await expect(q.run('nas', 'backup', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    await expect(q.run('nas', 'check', () => { throw new Error('sync boom'); })).rejects.toThrow('sync boom');
+    await expect(
+      q.run('nas', 'check', () => {
+        throw new Error('sync boom');
+      }),
+    ).rejects.toThrow('sync boom');
     await expect(q.run('nas', 'backup', () => Promise.resolve(42))).resolves.toBe(42);
   });
 });

@@ -25,9 +25,20 @@ describe('Scheduler: regular runs', () => {
       ['2024-03-01T01:00:00.000Z', 'schedule'],
       ['2024-03-01T02:00:00.000Z', 'schedule'],
     ]);
-    expect(h.jobs[0]).toMatchObject({ kind: 'backup', repository: 'nas', source: '/home/me', policy: 'hourly', attempt: 1, retention: { due: true, prune: false } });
+    expect(h.jobs[0]).toMatchObject({
+      kind: 'backup',
+      repository: 'nas',
+      source: '/home/me',
+      policy: 'hourly',
+      attempt: 1,
+      retention: { due: true, prune: false },
+    });
     expect(h.clock.pendingTimers()).toBe(1);
-    expect(h.scheduler.nextRuns()[0]).toMatchObject({ nextRunAt: '2024-03-01T03:00:00.000Z', lastOutcome: 'success', lastSuccessAt: '2024-03-01T02:00:00.000Z' });
+    expect(h.scheduler.nextRuns()[0]).toMatchObject({
+      nextRunAt: '2024-03-01T03:00:00.000Z',
+      lastOutcome: 'success',
+      lastSuccessAt: '2024-03-01T02:00:00.000Z',
+    });
   });
 
   it('anchors `every` schedules to the last run; a first run starts after the catch-up delay', async () => {
@@ -39,7 +50,9 @@ describe('Scheduler: regular runs', () => {
 
   it('schedules checks per repository with the read-data subset and no retention', async () => {
     const h = harness('2024-03-01T00:00:00Z');
-    h.create(config(policy({ schedule: { kind: 'cron', expression: '0 0 1 1 *', timezone: 'UTC' } }), { kind: 'cron', expression: '0 3 * * 0', timezone: 'UTC' })).start();
+    h.create(
+      config(policy({ schedule: { kind: 'cron', expression: '0 0 1 1 *', timezone: 'UTC' } }), { kind: 'cron', expression: '0 3 * * 0', timezone: 'UTC' }),
+    ).start();
     await h.advanceTo('2024-03-04T00:00:00Z');
     expect(h.jobs).toHaveLength(1);
     expect(h.jobs[0]).toMatchObject({ kind: 'check', repository: 'nas', source: null, readDataSubset: '5%', retention: null, at: '2024-03-03T03:00:00.000Z' });
@@ -173,7 +186,9 @@ describe('Scheduler: run conditions and deadline', () => {
   it('blocks on battery, re-checks, and starts when conditionsChanged() reports AC', async () => {
     const h = harness('2024-03-01T00:59:00Z');
     h.probes.ac = false;
-    h.create(config(policy({ conditions: { acPowerOnly: true, notOnMetered: true, minFreeCacheBytes: 0, requireRepositoryReachable: false, deadlineMs: 0 } }))).start();
+    h.create(
+      config(policy({ conditions: { acPowerOnly: true, notOnMetered: true, minFreeCacheBytes: 0, requireRepositoryReachable: false, deadlineMs: 0 } })),
+    ).start();
     await h.advance(30 * MIN);
     expect(h.jobs).toHaveLength(0);
     expect(h.blocked.length).toBeGreaterThanOrEqual(2); // 01:00 and the 5-minute re-checks
@@ -206,9 +221,12 @@ describe('Scheduler: run conditions and deadline', () => {
   it('probes the repository when required; an unreachable one blocks', async () => {
     const h = harness('2024-03-01T00:59:00Z');
     let reachable: boolean | null = false;
-    h.create(config(policy({ conditions: { acPowerOnly: false, notOnMetered: false, minFreeCacheBytes: 0, requireRepositoryReachable: true, deadlineMs: 0 } })), {
-      repositoryReachable: (repo) => Promise.resolve(repo === 'nas' ? reachable : null),
-    }).start();
+    h.create(
+      config(policy({ conditions: { acPowerOnly: false, notOnMetered: false, minFreeCacheBytes: 0, requireRepositoryReachable: true, deadlineMs: 0 } })),
+      {
+        repositoryReachable: (repo) => Promise.resolve(repo === 'nas' ? reachable : null),
+      },
+    ).start();
     await h.advance(3 * MIN);
     expect(h.jobs).toHaveLength(0);
     expect(h.blocked[0]?.reasons).toEqual(['repository not reachable (require_repository_reachable)']);
@@ -220,7 +238,9 @@ describe('Scheduler: run conditions and deadline', () => {
   it('manual runs ignore conditions', async () => {
     const h = harness('2024-03-01T00:10:00Z');
     h.probes.ac = false;
-    h.create(config(policy({ conditions: { acPowerOnly: true, notOnMetered: false, minFreeCacheBytes: 0, requireRepositoryReachable: false, deadlineMs: 0 } }))).start();
+    h.create(
+      config(policy({ conditions: { acPowerOnly: true, notOnMetered: false, minFreeCacheBytes: 0, requireRepositoryReachable: false, deadlineMs: 0 } })),
+    ).start();
     const [job] = h.scheduler.backupNow('/home/me');
     await flush();
     expect(job?.trigger).toBe('manual');
@@ -329,7 +349,11 @@ describe('Scheduler: retries', () => {
     h.fallback = { outcome: 'timeout', message: 'run timeout' };
     h.create(config(policy({ retry: { maxAttempts: 5, initialDelayMs: 2 * HOUR, maxDelayMs: 2 * HOUR } }))).start();
     await h.advance(2 * HOUR + 5 * MIN);
-    expect(h.jobs.map((j) => [j.trigger, j.attempt])).toEqual([['schedule', 1], ['schedule', 1], ['schedule', 1]]);
+    expect(h.jobs.map((j) => [j.trigger, j.attempt])).toEqual([
+      ['schedule', 1],
+      ['schedule', 1],
+      ['schedule', 1],
+    ]);
   });
 });
 

@@ -18,8 +18,7 @@ describe('StalenessWatchdog', () => {
     const db = openStateDb(':memory:', stateMigrations);
     const snapshots = new Map<string, Date | null>([['/home/me', new Date('2024-03-10T02:00:00Z')]]);
     let broken: string | null = null;
-    const reader = (_repo: string, source: string) =>
-      broken ? Promise.reject(new Error(broken)) : Promise.resolve(snapshots.get(source) ?? null);
+    const reader = (_repo: string, source: string) => (broken ? Promise.reject(new Error(broken)) : Promise.resolve(snapshots.get(source) ?? null));
     const make = () => {
       const w = new StalenessWatchdog(reader, new AgentStateStore(db), sources, clock);
       const alerts: SchedulerAlert[] = [];

@@ -72,7 +72,10 @@ describe('openSecretStore', () => {
 
   it('auto falls back when the keyring hangs, within the probe timeout', async () => {
     const t0 = Date.now();
-    const store = await openSecretStore({ backend: 'auto', file: join(tempDir(), 'custom.json') }, tempDir(), { openKeyring: async () => hanging, probeTimeoutMs: 200 });
+    const store = await openSecretStore({ backend: 'auto', file: join(tempDir(), 'custom.json') }, tempDir(), {
+      openKeyring: async () => hanging,
+      probeTimeoutMs: 200,
+    });
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(store.backend).toMatch(/custom\.json\)$/);
     expect(store.fallbackReason).toMatch(/did not answer within 200 ms/);

@@ -39,7 +39,14 @@ describe('RunHistory', () => {
     expect(started.outcome).toBeNull();
     expect(started.id).toMatch(/^[0-9a-f-]{36}$/);
     const errors: FileError[] = [{ item: '/home/me/locked', during: 'read', message: 'permission denied' }];
-    const done = h.finish(started.id, { outcome: 'partial', message: 'snapshot 1a2b3c4d saved, 1 file unreadable', snapshotId: '1a2b3c4d', stats, fileErrors: errors, exitCode: 3 });
+    const done = h.finish(started.id, {
+      outcome: 'partial',
+      message: 'snapshot 1a2b3c4d saved, 1 file unreadable',
+      snapshotId: '1a2b3c4d',
+      stats,
+      fileErrors: errors,
+      exitCode: 3,
+    });
     expect(done).toMatchObject({ outcome: 'partial', snapshotId: '1a2b3c4d', stats, fileErrors: errors, exitCode: 3, source: '/home/me', policy: 'daily' });
     expect(Date.parse(done.endedAt ?? '')).toBeGreaterThan(Date.parse(done.startedAt));
     expect(h.get(started.id)).toEqual(done);

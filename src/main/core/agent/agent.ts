@@ -53,7 +53,10 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   if (!existsSync(opts.configPath)) {
     if (!opts.createDemoIfMissing) {
       throw new ConfigError(opts.configPath, [
-        { path: '', message: `no configuration file at ${opts.configPath}: create one (see examples/) or start \`restic-agent run\` once to get the demo defaults` },
+        {
+          path: '',
+          message: `no configuration file at ${opts.configPath}: create one (see examples/) or start \`restic-agent run\` once to get the demo defaults`,
+        },
       ]);
     }
     const dataDir = opts.dataDir ?? dataDirFor(opts.configPath);
@@ -89,7 +92,9 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   if (opts.onLog) agent.logs.subscribe(opts.onLog);
   for (const w of warnings) agent.logs.warn(w);
   if (state.movedAside) {
-    agent.logs.error(`the state database was damaged: moved it aside to ${state.movedAside} and started with a fresh one (run history and unsent reports are in the old file; snapshots are safe in the repository)`);
+    agent.logs.error(
+      `the state database was damaged: moved it aside to ${state.movedAside} and started with a fresh one (run history and unsent reports are in the old file; snapshots are safe in the repository)`,
+    );
   }
   if (createdDemo) await agent.runNow({ kind: 'init', repository: null });
   if (schedule) await agent.startSchedules();
@@ -137,7 +142,12 @@ class Agent implements AgentCore {
     this.logs.subscribe((e) => this.#events.log(e));
     this.#repos = new RepositoryRegistry(config, secrets, version, this.logs, this.#staleLocks);
     this.#scheduler = this.#newScheduler();
-    this.#freshness = createFreshnessWatchdog(() => this.config, () => this.#repos, this.#state, this.logs);
+    this.#freshness = createFreshnessWatchdog(
+      () => this.config,
+      () => this.#repos,
+      this.#state,
+      this.logs,
+    );
     this.#freshness.on('alert', () => this.#events.statusChanged());
   }
 
@@ -336,8 +346,10 @@ class Agent implements AgentCore {
   async restore(r: RestoreRequest): Promise<{ runId: string }> {
     this.#repos.describe(r.repository);
     const runId = crypto.randomUUID();
-    void trackRun(this.#deps(), { runId, kind: 'restore', trigger: 'manual', repository: r.repository, source: r.include, policy: null, taskId: null }, (restic, ctl) =>
-      restic.restore({ snapshotId: r.snapshotId, include: r.include, target: r.target }, ctl),
+    void trackRun(
+      this.#deps(),
+      { runId, kind: 'restore', trigger: 'manual', repository: r.repository, source: r.include, policy: null, taskId: null },
+      (restic, ctl) => restic.restore({ snapshotId: r.snapshotId, include: r.include, target: r.target }, ctl),
     );
     return { runId };
   }
@@ -353,7 +365,13 @@ class Agent implements AgentCore {
 
   async setupManaged(setup: Parameters<AgentApi['setupManaged']>[0]): Promise<ValidationResult> {
     try {
-      await this.enroll({ url: setup.url, token: setup.enrollmentToken, caFile: setup.caFile, protocol: 'auto', insecureLoopback: setup.insecureLoopback ?? false });
+      await this.enroll({
+        url: setup.url,
+        token: setup.enrollmentToken,
+        caFile: setup.caFile,
+        protocol: 'auto',
+        insecureLoopback: setup.insecureLoopback ?? false,
+      });
       return { ok: true };
     } catch (e) {
       return { ok: false, errors: [{ path: 'orchestrator', message: (e as Error).message }] };
@@ -370,7 +388,14 @@ class Agent implements AgentCore {
       );
     }
     const { enrollAgent } = await import('./enroll.js');
-    const result = await enrollAgent(e, { configPath: this.configPath, db: this.db, secrets: this.secrets, agentVersion: AGENT_VERSION, version: this.version, hostname: this.config.agent.hostname });
+    const result = await enrollAgent(e, {
+      configPath: this.configPath,
+      db: this.db,
+      secrets: this.secrets,
+      agentVersion: AGENT_VERSION,
+      version: this.version,
+      hostname: this.config.agent.hostname,
+    });
     this.logs.info(`enrolled with ${e.url} (${result.dialect}${result.agentId ? `, agent ${result.agentId}` : ''}); the token is in ${this.secrets.backend}`);
     await this.reload();
     if (this.#started) await this.#startManaged();
@@ -389,9 +414,7 @@ class Agent implements AgentCore {
   setSettings = async (s: Partial<DesktopSettings>): Promise<DesktopSettings> => saveDesktopSettings(this.#state, s);
 
   async runNow(op: OneShot): Promise<RunRecord[]> {
-    return oneShot(op, this.config, this.#deps(), (source, signal) =>
-      backupSource(this.#deps(), source, { trigger: 'manual', retention: true, signal }),
-    );
+    return oneShot(op, this.config, this.#deps(), (source, signal) => backupSource(this.#deps(), source, { trigger: 'manual', retention: true, signal }));
   }
 
   wake(): void {

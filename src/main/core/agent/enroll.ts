@@ -44,7 +44,8 @@ export async function enrollAgent(e: EnrollRequest, ctx: EnrollContext): Promise
   const ca = await readCaFile(e.caFile);
   // A v1 enrollment token may carry a CA pin: it guards the probe too (no request before the pin matched).
   const caPin = pinOf(e.token);
-  const dialect = e.protocol === 'auto' ? await detectDialect(e.url, { insecureLoopback: e.insecureLoopback, ca, caPin, agentVersion: ctx.agentVersion }) : e.protocol;
+  const dialect =
+    e.protocol === 'auto' ? await detectDialect(e.url, { insecureLoopback: e.insecureLoopback, ca, caPin, agentVersion: ctx.agentVersion }) : e.protocol;
   let agentId: string | null = null;
   if (dialect === 'v1') {
     const result = await enroll({

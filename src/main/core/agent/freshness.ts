@@ -26,12 +26,7 @@ export function watchedSources(config: AgentConfig): WatchedSource[] {
  * newest snapshot of each host and path set: all hosts, so backups made elsewhere count), whatever the number of
  * sources. It runs at start-up and on its own slow timer; after a backup the summary updates the source instead.
  */
-export function createFreshnessWatchdog(
-  config: () => AgentConfig,
-  repos: () => RepositoryRegistry,
-  state: AgentStateStore,
-  log: Logger,
-): StalenessWatchdog {
+export function createFreshnessWatchdog(config: () => AgentConfig, repos: () => RepositoryRegistry, state: AgentStateStore, log: Logger): StalenessWatchdog {
   const round = new Map<string, { at: number; list: Promise<SnapshotRecord[]> }>();
   const snapshotsOf = (repository: string): Promise<SnapshotRecord[]> => {
     const hit = round.get(repository);

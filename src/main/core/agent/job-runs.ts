@@ -27,7 +27,16 @@ export async function backupSource(
   const throttle = policy?.throttle;
   const run = await trackRun(
     deps,
-    { runId: opts.runId, kind: 'backup', trigger: opts.trigger, repository: source.repository, source: source.path, policy: source.policy, taskId: null, lowPriority: throttle?.lowPriority },
+    {
+      runId: opts.runId,
+      kind: 'backup',
+      trigger: opts.trigger,
+      repository: source.repository,
+      source: source.path,
+      policy: source.policy,
+      taskId: null,
+      lowPriority: throttle?.lowPriority,
+    },
     (restic, ctl) =>
       restic.backup(
         {
@@ -60,7 +69,9 @@ export function jobRunner(deps: () => TrackerDeps) {
         d,
         { runId: job.id, kind: job.kind, trigger: job.trigger, repository: job.repository, source: null, policy: null, taskId: null },
         (restic, ctl) =>
-          job.kind === 'check' ? restic.check({ readDataSubset: job.readDataSubset }, ctl) : restic.prune({ maxUnused: job.maxUnused, maxRepackSize: job.maxRepackSize }, ctl),
+          job.kind === 'check'
+            ? restic.check({ readDataSubset: job.readDataSubset }, ctl)
+            : restic.prune({ maxUnused: job.maxUnused, maxRepackSize: job.maxRepackSize }, ctl),
         { signal },
       );
       return { outcome: record.outcome ?? 'failed', message: record.message ?? '' };

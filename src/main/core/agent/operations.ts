@@ -24,7 +24,8 @@ export async function oneShot(
 ): Promise<RunRecord[]> {
   if (op.kind === 'backup') {
     const sources = config.sources.filter((s) => op.source === null || s.path === op.source);
-    if (sources.length === 0) throw new Error(op.source ? `Unknown source "${op.source}" (configured: ${config.sources.map((s) => s.path).join(', ')})` : 'No sources configured');
+    if (sources.length === 0)
+      throw new Error(op.source ? `Unknown source "${op.source}" (configured: ${config.sources.map((s) => s.path).join(', ')})` : 'No sources configured');
     const done = await Promise.all(sources.map((s) => backup(s)));
     return done.flatMap((r) => (r.retention ? [r.backup.record, r.retention] : [r.backup.record]));
   }

@@ -21,7 +21,13 @@ export async function forgetSource(
     { kind: 'forget', trigger: opts.trigger, repository: source.repository, source: source.path, policy: policy.name, taskId: null },
     (restic, ctl) =>
       restic.forget(
-        { retention: policy.retention, prune: (opts.prune ?? false) || policy.prune === 'after_backup', host: agent.hostname, tags: [`agent:${agent.id}`], paths: [source.path] },
+        {
+          retention: policy.retention,
+          prune: (opts.prune ?? false) || policy.prune === 'after_backup',
+          host: agent.hostname,
+          tags: [`agent:${agent.id}`],
+          paths: [source.path],
+        },
         ctl,
       ),
     { signal: opts.signal },

@@ -59,12 +59,7 @@ export interface TrackedRun<R> {
  *
  * Scheduled jobs, "Back up now", restores and orchestrator tasks all come through here.
  */
-export async function trackRun<R extends ResticResult>(
-  deps: TrackerDeps,
-  meta: RunMeta,
-  op: ResticOp<R>,
-  opts: TrackOptions = {},
-): Promise<TrackedRun<R>> {
+export async function trackRun<R extends ResticResult>(deps: TrackerDeps, meta: RunMeta, op: ResticOp<R>, opts: TrackOptions = {}): Promise<TrackedRun<R>> {
   const runId = meta.runId ?? randomUUID();
   const log = deps.logs.forRun(runId);
   const signal = deps.running.add({ runId, kind: meta.kind, repository: meta.repository, source: meta.source }, opts.signal);
@@ -73,7 +68,15 @@ export async function trackRun<R extends ResticResult>(
   const start = (): void => {
     if (started) return;
     started = true;
-    deps.history.start({ id: runId, kind: meta.kind, trigger: meta.trigger, repository: meta.repository, source: meta.source, policy: meta.policy, taskId: meta.taskId });
+    deps.history.start({
+      id: runId,
+      kind: meta.kind,
+      trigger: meta.trigger,
+      repository: meta.repository,
+      source: meta.source,
+      policy: meta.policy,
+      taskId: meta.taskId,
+    });
     log.info(`${meta.kind} started${meta.source ? ` for ${meta.source}` : ''} (repository ${meta.repository}, ${meta.trigger})`);
   };
   let result: R | null = null;

@@ -94,8 +94,6 @@ export function jobRecord(backup: RunRecord, retention: RunRecord | null): RunRe
 
 /** The newest failed run among each source's LAST run: a later success clears the error state. */
 function newestFailure(lastRuns: ReadonlyArray<RunRecord>): AgentStatus['lastError'] {
-  const failed = lastRuns
-    .filter((r) => r.outcome && FAILED.has(r.outcome))
-    .sort((a, b) => (b.endedAt ?? '').localeCompare(a.endedAt ?? ''))[0];
+  const failed = lastRuns.filter((r) => r.outcome && FAILED.has(r.outcome)).sort((a, b) => (b.endedAt ?? '').localeCompare(a.endedAt ?? ''))[0];
   return failed && failed.outcome ? { at: failed.endedAt ?? failed.startedAt, message: failed.message ?? failed.outcome, outcome: failed.outcome } : null;
 }

@@ -17,7 +17,6 @@ export interface ConditionContext {
   readonly repositoryReachable?: () => Promise<boolean | null>;
 }
 
-
 async function safe<T>(p: () => Promise<T | null>): Promise<T | null> {
   try {
     return await p();

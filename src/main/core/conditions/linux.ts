@@ -79,7 +79,10 @@ export function parseNmcliMetered(output: string): boolean | null {
     const idx = line.indexOf(':');
     if (idx < 0) continue;
     const key = line.slice(0, idx);
-    const value = line.slice(idx + 1).replace(/\\:/g, ':').trim();
+    const value = line
+      .slice(idx + 1)
+      .replace(/\\:/g, ':')
+      .trim();
     if (key === 'GENERAL.DEVICE') {
       cur = { name: value, state: '', metered: '' };
       devices.push(cur);

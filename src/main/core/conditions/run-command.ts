@@ -7,11 +7,7 @@ export const PROBE_TIMEOUT_MS = 3000;
  * Runs a probe command and returns its stdout, or null on any failure (missing binary, non-zero exit,
  * timeout). Arguments are passed as an array: no shell, nothing to quote.
  */
-export async function probeOutput(
-  file: string,
-  args: ReadonlyArray<string>,
-  timeoutMs = PROBE_TIMEOUT_MS,
-): Promise<string | null> {
+export async function probeOutput(file: string, args: ReadonlyArray<string>, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | null> {
   try {
     const r = await execa(file, args, {
       timeout: timeoutMs,

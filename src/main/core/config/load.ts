@@ -17,8 +17,7 @@ export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 
 /** The outcome of `validateConfigText`. */
 export type ConfigValidation =
-  | { readonly ok: true; readonly config: AgentConfig; readonly warnings: string[] }
-  | { readonly ok: false; readonly errors: ConfigIssue[] };
+  { readonly ok: true; readonly config: AgentConfig; readonly warnings: string[] } | { readonly ok: false; readonly errors: ConfigIssue[] };
 
 /**
  * Validates configuration text without touching the file system. `sourceName` (a path or `<editor>`) is
@@ -154,7 +153,13 @@ function toIssues(issue: ZodIssue, lineOf: (p: ReadonlyArray<PropertyKey>) => nu
 }
 
 function article(expected: string): string {
-  const names: Record<string, string> = { object: 'a mapping (key: value lines)', array: 'a list', string: 'a text value', number: 'a number', boolean: 'true or false' };
+  const names: Record<string, string> = {
+    object: 'a mapping (key: value lines)',
+    array: 'a list',
+    string: 'a text value',
+    number: 'a number',
+    boolean: 'true or false',
+  };
   return names[expected] ?? expected;
 }
 

@@ -69,7 +69,10 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
   const policies = new Set([...Object.keys(BUILTIN_POLICIES), ...Object.keys(raw.policies ?? {})]);
 
   if (raw.repository && raw.repositories?.[DEFAULT_REPOSITORY]) {
-    issues.push({ path: 'repository', message: `conflicts with repositories.${DEFAULT_REPOSITORY}: a single "repository:" is the repository named "${DEFAULT_REPOSITORY}"; keep one of them` });
+    issues.push({
+      path: 'repository',
+      message: `conflicts with repositories.${DEFAULT_REPOSITORY}: a single "repository:" is the repository named "${DEFAULT_REPOSITORY}"; keep one of them`,
+    });
   }
   for (const [, { raw: repo, path }] of repos) {
     const m = URL_PASSWORD.exec(repo.url);
@@ -82,14 +85,20 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
   }
   for (const [name, p] of Object.entries(raw.policies ?? {})) {
     if (!p.schedule && !(name in BUILTIN_POLICIES)) {
-      issues.push({ path: `policies.${name}.schedule`, message: `required for a policy that is not built in (${Object.keys(BUILTIN_POLICIES).join(', ')}), e.g. "0 3 * * *" or "every 6h"` });
+      issues.push({
+        path: `policies.${name}.schedule`,
+        message: `required for a policy that is not built in (${Object.keys(BUILTIN_POLICIES).join(', ')}), e.g. "0 3 * * *" or "every 6h"`,
+      });
     }
     const baseRetry = BUILTIN_POLICIES[name]?.retry ?? DEFAULT_RETRY;
     const initial = p.retry?.initial_delay ?? baseRetry.initialDelayMs;
     const max = p.retry?.max_delay ?? baseRetry.maxDelayMs;
     if (initial > max) {
       const at = p.retry?.initial_delay !== undefined ? 'initial_delay' : 'max_delay';
-      issues.push({ path: `policies.${name}.retry.${at}`, message: `initial_delay (${formatDuration(initial)}) must not be longer than max_delay (${formatDuration(max)})` });
+      issues.push({
+        path: `policies.${name}.retry.${at}`,
+        message: `initial_delay (${formatDuration(initial)}) must not be longer than max_delay (${formatDuration(max)})`,
+      });
     }
   }
   const implicit = implicitRepository(repos);
@@ -97,10 +106,16 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
     const at = `backup.sources[${i}]`;
     const policy = s.policy ?? DEFAULT_POLICY;
     if (!isAbsoluteSourcePath(s.path)) {
-      issues.push({ path: `${at}.path`, message: `"${s.path}" is a relative path: write it absolute ("/srv/data") or from the home directory ("~/Documents")` });
+      issues.push({
+        path: `${at}.path`,
+        message: `"${s.path}" is a relative path: write it absolute ("/srv/data") or from the home directory ("~/Documents")`,
+      });
     }
     if (!policies.has(policy)) {
-      issues.push({ path: `${at}.policy`, message: `unknown policy "${policy}"${didYouMean(policy, policies)}; known policies: ${[...policies].join(', ')} (define it under "policies:")` });
+      issues.push({
+        path: `${at}.policy`,
+        message: `unknown policy "${policy}"${didYouMean(policy, policies)}; known policies: ${[...policies].join(', ')} (define it under "policies:")`,
+      });
     }
     if (s.repository !== undefined) {
       if (!repos.has(s.repository)) {
@@ -108,7 +123,10 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
         issues.push({ path: `${at}.repository`, message: `unknown repository "${s.repository}"${didYouMean(s.repository, repos.keys())}; ${known}` });
       }
     } else if (repos.size === 0) {
-      issues.push({ path: at, message: 'no repository to back up to: add a "repository:" section (url and password_file, password_command or password_keyring)' });
+      issues.push({
+        path: at,
+        message: 'no repository to back up to: add a "repository:" section (url and password_file, password_command or password_keyring)',
+      });
     } else if (!implicit) {
       issues.push({ path: `${at}.repository`, message: `required when several repositories are configured: one of ${[...repos.keys()].join(', ')}` });
     }
@@ -142,7 +160,9 @@ export function configWarnings(raw: RawConfig): string[] {
   for (const [, { raw: repo, path }] of repositoriesOf(raw)) {
     for (const key of Object.keys(repo.env ?? {})) {
       if (looksLikeSecretEnv(key)) {
-        warnings.push(`${path}.env.${key} looks like a secret stored in plain text: list it under secret_env and store the value with the agent (account repo:<name>:env:${key})`);
+        warnings.push(
+          `${path}.env.${key} looks like a secret stored in plain text: list it under secret_env and store the value with the agent (account repo:<name>:env:${key})`,
+        );
       }
     }
   }

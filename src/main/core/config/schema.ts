@@ -123,7 +123,9 @@ const conditions = strict({
 const maxUnused = z
   .union([z.string(), z.number()], { error: 'expected a percentage ("5%"), a size ("1G") or "unlimited"' })
   .transform(String)
-  .refine((v) => /^\d+(\.\d+)?%$/.test(v) || /^\d+(\.\d+)?[KMGT]?$/i.test(v) || v === 'unlimited', { message: 'expected a percentage ("5%"), a size ("1G") or "unlimited"' });
+  .refine((v) => /^\d+(\.\d+)?%$/.test(v) || /^\d+(\.\d+)?[KMGT]?$/i.test(v) || v === 'unlimited', {
+    message: 'expected a percentage ("5%"), a size ("1G") or "unlimited"',
+  });
 const repackSize = z
   .union([z.string(), z.number()], { error: 'expected a size such as "2G" or "500M"' })
   .transform(String)
@@ -139,13 +141,25 @@ const repository = strict({
   check: z
     .union([
       z.literal(false),
-      strict({ schedule: schedule.optional(), timezone: timezone.optional(), read_data_subset: readDataSubset.optional(), read_data_cycle: wholeNumber(0, 10_000).optional(), conditions: conditions.optional() }),
+      strict({
+        schedule: schedule.optional(),
+        timezone: timezone.optional(),
+        read_data_subset: readDataSubset.optional(),
+        read_data_cycle: wholeNumber(0, 10_000).optional(),
+        conditions: conditions.optional(),
+      }),
     ])
     .optional(),
   prune: z
     .union([
       z.literal(false),
-      strict({ schedule: schedule.optional(), timezone: timezone.optional(), max_unused: maxUnused.optional(), max_repack_size: repackSize.optional(), conditions: conditions.optional() }),
+      strict({
+        schedule: schedule.optional(),
+        timezone: timezone.optional(),
+        max_unused: maxUnused.optional(),
+        max_repack_size: repackSize.optional(),
+        conditions: conditions.optional(),
+      }),
     ])
     .optional(),
 }).superRefine((repo, ctx) => {
@@ -175,7 +189,10 @@ const retention = strict({
   keep_weekly: count.optional(),
   keep_monthly: count.optional(),
   keep_yearly: count.optional(),
-  keep_within: z.string().regex(/^(\d+[ymdh])+$/, 'expected a restic duration such as "30d" or "1y6m"').optional(),
+  keep_within: z
+    .string()
+    .regex(/^(\d+[ymdh])+$/, 'expected a restic duration such as "30d" or "1y6m"')
+    .optional(),
 }).refine((r) => Object.values(r).some((v) => v !== undefined), {
   message: 'give at least one keep_* rule, or set retention: null to keep every snapshot',
 });
@@ -185,7 +202,9 @@ const policy = strict({
   timezone: timezone.optional(),
   jitter: duration.optional(),
   retention: retention.nullable().optional(),
-  prune: z.union([z.boolean(), z.literal('after_backup')], { error: 'expected true (prune at the repository\'s maintenance cadence), false, or "after_backup"' }).optional(),
+  prune: z
+    .union([z.boolean(), z.literal('after_backup')], { error: 'expected true (prune at the repository\'s maintenance cadence), false, or "after_backup"' })
+    .optional(),
   conditions: conditions.optional(),
   retry: strict({
     max_attempts: positive.optional(),
@@ -204,7 +223,10 @@ const policy = strict({
 /** The whole file. Every section is optional: an empty file is a valid (unconfigured) agent. */
 export const configFileSchema = strict({
   agent: strict({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]*$/, 'an agent id may contain only letters, digits, ".", "_", "@" and "-"').optional(),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]*$/, 'an agent id may contain only letters, digits, ".", "_", "@" and "-"')
+      .optional(),
     hostname: text.optional(),
     poll_interval: duration.optional(),
     heartbeat_interval: duration.optional(),

@@ -98,8 +98,7 @@ export interface SourceConfig {
 
 /** `cron` uses croner syntax (5 or 6 fields, or a preset); `every` runs at a fixed interval. */
 export type Schedule =
-  | { readonly kind: 'cron'; readonly expression: string; readonly timezone: string | null }
-  | { readonly kind: 'every'; readonly intervalMs: number };
+  { readonly kind: 'cron'; readonly expression: string; readonly timezone: string | null } | { readonly kind: 'every'; readonly intervalMs: number };
 
 export interface Retention {
   readonly keepLast?: number;

@@ -91,7 +91,12 @@ function redactFields(fields: Fields): Fields {
 
 /** Formats an entry as one human-readable console line. */
 export function formatHuman(e: LogEntry): string {
-  const extra = e.fields ? ' ' + Object.entries(e.fields).map(([k, v]) => `${k}=${String(v)}`).join(' ') : '';
+  const extra = e.fields
+    ? ' ' +
+      Object.entries(e.fields)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' ')
+    : '';
   return `${e.time} ${e.level.toUpperCase().padEnd(5)} ${e.runId ? `[${e.runId.slice(0, 8)}] ` : ''}${e.message}${extra}`;
 }
 

@@ -31,7 +31,10 @@ export async function detectDialect(url: string, opts: ProbeOptions = {}): Promi
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const dispatcher = createDispatcher({ url, ca: opts.ca ?? null, caPin: opts.caPin ?? null, insecureLoopback: opts.insecureLoopback ?? false });
   const client = new OrchestratorClient({
-    url, insecureLoopback: opts.insecureLoopback ?? false, dispatcher, token: () => null,
+    url,
+    insecureLoopback: opts.insecureLoopback ?? false,
+    dispatcher,
+    token: () => null,
     identity: { agentVersion: opts.agentVersion ?? '0.0.0', resticVersion: null, bootId: randomUUID() },
   });
   const base = new URL(url).toString().replace(/\/+$/, '');
@@ -50,7 +53,9 @@ export async function detectDialect(url: string, opts: ProbeOptions = {}): Promi
         `could not tell which orchestrator runs at ${base} (POST /api/v1/agent/heartbeat → ${v1.status}, POST /agents/register → ${rm.status}): set orchestrator.protocol to v1 or restic-monitor`,
       );
     }
-    throw new Error(`could not tell which orchestrator runs at ${base} (POST /api/v1/agent/heartbeat → ${v1.status}): set orchestrator.protocol to v1 or restic-monitor, or try again`);
+    throw new Error(
+      `could not tell which orchestrator runs at ${base} (POST /api/v1/agent/heartbeat → ${v1.status}): set orchestrator.protocol to v1 or restic-monitor, or try again`,
+    );
   } finally {
     await client.close();
   }

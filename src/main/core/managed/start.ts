@@ -155,11 +155,17 @@ async function adoptFileToken(ctx: ManagedContext, o: OrchestratorConfig, scope:
     const d = await adoptConfigToken(o.legacyToken, ctx.secrets, scope);
     removeFromFile = true;
     if (d.use === 'stored') {
-      ctx.logs.warn(`orchestrator.token in ${ctx.configPath} was rotated out earlier; using the newer stored token for ${o.url} (the file's copy is removed once that one works)`);
+      ctx.logs.warn(
+        `orchestrator.token in ${ctx.configPath} was rotated out earlier; using the newer stored token for ${o.url} (the file's copy is removed once that one works)`,
+      );
     } else if (d.replaced) {
-      ctx.logs.warn(`orchestrator.token in ${ctx.configPath} differs from the token stored for ${o.url}: using the one in the file (the old one is kept as "previous" in ${ctx.secrets.backend})`);
+      ctx.logs.warn(
+        `orchestrator.token in ${ctx.configPath} differs from the token stored for ${o.url}: using the one in the file (the old one is kept as "previous" in ${ctx.secrets.backend})`,
+      );
     } else {
-      ctx.logs.info(`orchestrator.token in ${ctx.configPath} is stored in ${ctx.secrets.backend} for ${o.url}; it is removed from the file once the orchestrator accepts it`);
+      ctx.logs.info(
+        `orchestrator.token in ${ctx.configPath} is stored in ${ctx.secrets.backend} for ${o.url}; it is removed from the file once the orchestrator accepts it`,
+      );
     }
   }
   let lastWrite = 0;

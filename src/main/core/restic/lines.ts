@@ -8,9 +8,7 @@ const NOISE = /^(?:\r|\x1b\[[0-9;?]*[A-Za-z])+/;
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /** One classified output line. */
-export type Line =
-  | { readonly kind: 'json'; readonly obj: unknown; readonly raw: string }
-  | { readonly kind: 'text'; readonly text: string };
+export type Line = { readonly kind: 'json'; readonly obj: unknown; readonly raw: string } | { readonly kind: 'text'; readonly text: string };
 
 /** Strips `\r`, ANSI sequences and trailing white space from a raw line. */
 export function cleanLine(raw: string): string {

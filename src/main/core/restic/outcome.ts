@@ -28,7 +28,11 @@ const PATTERNS: ReadonlyArray<[RegExp, RunOutcome, string]> = [
   [/repository is already locked|unable to create lock in backend/, 'locked', 'Repository is locked by another process'],
   [/an empty password is not (?:a password|allowed)/, 'config-error', 'No repository password was given'],
   [/Resolving password failed/, 'config-error', 'The password command failed'],
-  [/unknown (?:shorthand )?flag|unknown command|flag needs an argument|invalid argument ".*" for/, 'config-error', 'restic rejected the command line (unsupported flag for this restic version?)'],
+  [
+    /unknown (?:shorthand )?flag|unknown command|flag needs an argument|invalid argument ".*" for/,
+    'config-error',
+    'restic rejected the command line (unsupported flag for this restic version?)',
+  ],
   [/all (?:target|source) directories\/files do not exist/, 'config-error', 'None of the source paths exist'],
   [/Password file and command are mutually exclusive|Fatal: \S+ does not exist$/m, 'config-error', 'Invalid password configuration'],
   [/cannot be specified at the same time|cannot read both password and data from stdin|no policy was specified/, 'config-error', 'Invalid restic options'],
@@ -38,7 +42,10 @@ const PATTERNS: ReadonlyArray<[RegExp, RunOutcome, string]> = [
 
 /** The first line of stderr that explains the failure (prefers `Fatal:` lines). */
 export function keyLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const fatal = lines.find((l) => l.startsWith('Fatal:') || /^unable to|^unknown flag/.test(l));
   return (fatal ?? lines[lines.length - 1] ?? '').slice(0, 400);
 }
@@ -85,7 +92,8 @@ export function classify(info: ExitInfo): Classified {
     case 2:
       return { outcome: 'crash', message: `restic crashed (${tag})${detail(text)}` };
     case 1: {
-      for (const [re, outcome, msg] of PATTERNS) if (re.test(text)) return { outcome, message: `${msg} (${tag})${outcome === 'failed' || outcome === 'config-error' ? detail(text) : ''}` };
+      for (const [re, outcome, msg] of PATTERNS)
+        if (re.test(text)) return { outcome, message: `${msg} (${tag})${outcome === 'failed' || outcome === 'config-error' ? detail(text) : ''}` };
       // "context canceled" without our signal: something else interrupted restic; report it as a failure.
       return { outcome: 'failed', message: `restic failed (${tag})${detail(text)}` };
     }

@@ -137,9 +137,10 @@ export class Restic {
     if (snapshotId && !/^[0-9a-f]{64}$/.test(snapshotId)) snapshotId = await this.#resolveId(snapshotId);
     let message = ex.result.message;
     if (ex.result.outcome === 'partial') {
-      message = errorCount > 0
-        ? `Snapshot saved, but ${errorCount} item(s) could not be read (restic exit 3)`
-        : `Snapshot saved with warnings (restic exit 3)${ex.raw.stderr ? `: ${warningLine(ex.raw.stderr)}` : ''}`;
+      message =
+        errorCount > 0
+          ? `Snapshot saved, but ${errorCount} item(s) could not be read (restic exit 3)`
+          : `Snapshot saved with warnings (restic exit 3)${ex.raw.stderr ? `: ${warningLine(ex.raw.stderr)}` : ''}`;
     } else if (ex.result.outcome === 'success' && s?.dryRun) message = 'Dry run completed (nothing was written)';
     return { ...ex.result, message, snapshotId, stats: s ? s.stats : null, fileErrors };
   }
@@ -188,7 +189,10 @@ export class Restic {
   }
 
   /** Lists snapshots (optionally filtered); throws ResticError when restic fails. */
-  async snapshots(filter: { host?: string; tags?: string[]; paths?: string[]; latest?: number; ids?: string[] } = {}, ctl: RunControl = {}): Promise<SnapshotRecord[]> {
+  async snapshots(
+    filter: { host?: string; tags?: string[]; paths?: string[]; latest?: number; ids?: string[] } = {},
+    ctl: RunControl = {},
+  ): Promise<SnapshotRecord[]> {
     const args = ['snapshots', ...filterArgs(filter), ...(filter.latest ? ['--latest', String(filter.latest)] : []), ...(filter.ids ?? [])];
     const ex = await this.#exec(args, ctl, { collectStdout: true, waitForLock: true });
     if (ex.result.outcome !== 'success') throw new ResticError(ex.result);
@@ -203,7 +207,8 @@ export class Restic {
       json: this.caps.restoreJson,
       waitForLock: true,
       onJson: (ev) => {
-        if (ev.kind === 'file-error') ctl.onEvent?.({ type: 'file-error', error: { ...ev.error, item: redact(ev.error.item), message: redact(ev.error.message) } });
+        if (ev.kind === 'file-error')
+          ctl.onEvent?.({ type: 'file-error', error: { ...ev.error, item: redact(ev.error.item), message: redact(ev.error.message) } });
       },
     });
     return ex.result;
@@ -211,7 +216,11 @@ export class Restic {
 
   /** Removes stale locks (or all locks with `removeAll`: only when nothing else uses the repository). */
   async unlock(o: { removeAll?: boolean } = {}): Promise<ResticResult> {
-    const ex = await this.#exec(['unlock', ...(o.removeAll ? ['--remove-all'] : [])], { timeoutMs: 120_000, cancelGraceMs: 10_000 }, { noUnlockAfterStop: true });
+    const ex = await this.#exec(
+      ['unlock', ...(o.removeAll ? ['--remove-all'] : [])],
+      { timeoutMs: 120_000, cancelGraceMs: 10_000 },
+      { noUnlockAfterStop: true },
+    );
     return ex.result;
   }
 
@@ -219,7 +228,10 @@ export class Restic {
   async listLocks(ctl: RunControl = {}): Promise<string[]> {
     const ex = await this.#exec(['list', 'locks'], ctl, { json: false, collectStdout: true, noUnlockAfterStop: true });
     if (ex.result.outcome !== 'success') throw new ResticError(ex.result);
-    return ex.raw.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{64}$/.test(l));
+    return ex.raw.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^[0-9a-f]{64}$/.test(l));
   }
 
   /** Repository size (`stats --mode raw-data`); null when it cannot be read. */
@@ -333,4 +345,3 @@ function warningLine(text: string): string {
   const skipped = lines.find((l) => /(does not exist|cannot be accessed), skipping$/.test(l));
   return (skipped ?? lines[lines.length - 1] ?? '').slice(0, 300);
 }
-

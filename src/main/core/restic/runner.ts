@@ -115,7 +115,17 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
   let forceKilled = false;
 
   if (spec.signal?.aborted) {
-    return Promise.resolve({ code: null, signal: null, stopReason: 'cancel', forceKilled: false, spawnError: null, stdout: '', stderr: '', exitError: null, durationMs: 0 });
+    return Promise.resolve({
+      code: null,
+      signal: null,
+      stopReason: 'cancel',
+      forceKilled: false,
+      spawnError: null,
+      stdout: '',
+      stderr: '',
+      exitError: null,
+      durationMs: 0,
+    });
   }
 
   const prefix = spec.lowPriority ? lowPriorityPrefix() : [];
@@ -149,8 +159,7 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
 
     const handler = new OutputHandler(spec.onJson, spec.onText);
     const onLine = (stream: 'stdout' | 'stderr') => (raw: string) => handler.line(raw, stream);
-    const overflow = (stream: 'stdout' | 'stderr') => (kept: string) =>
-      spec.onText?.(`[line longer than the limit dropped: ${redact(kept)}…]`, stream);
+    const overflow = (stream: 'stdout' | 'stderr') => (kept: string) => spec.onText?.(`[line longer than the limit dropped: ${redact(kept)}…]`, stream);
     const collectDecoder = new StringDecoder('utf8');
     const outSplit = new LineSplitter(onLine('stdout'), undefined, overflow('stdout'));
     const errSplit = new LineSplitter(onLine('stderr'), undefined, overflow('stderr'));

@@ -107,8 +107,7 @@ export async function detectResticVersion(binary: string, timeoutMs = 15_000): P
   if (!v) {
     const said = (stdout || stderr).trim().split('\n')[0]?.slice(0, 200) ?? '';
     throw new Error(
-      `"${binary}" does not look like restic ("${binary} version" exited ${String(code)} and printed "${said}"): ` +
-        'set restic.binary to a restic executable',
+      `"${binary}" does not look like restic ("${binary} version" exited ${String(code)} and printed "${said}"): ` + 'set restic.binary to a restic executable',
     );
   }
   return v;

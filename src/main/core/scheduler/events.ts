@@ -26,13 +26,7 @@ export interface Job {
 export type JobRunner = (job: Job, signal: AbortSignal) => Promise<{ outcome: RunOutcome; message: string }>;
 
 /** Why the user should hear about something; each fires once per transition, not per run. */
-export type AlertKind =
-  | 'deadline-relaxed'
-  | 'not-retryable'
-  | 'retries-exhausted'
-  | 'stale'
-  | 'fresh-again'
-  | 'repository-unreachable';
+export type AlertKind = 'deadline-relaxed' | 'not-retryable' | 'retries-exhausted' | 'stale' | 'fresh-again' | 'repository-unreachable';
 
 export interface SchedulerAlert {
   readonly kind: AlertKind;

@@ -1,15 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type {
-  AgentConfig,
-  AgentSection,
-  PauseSection,
-  PolicyConfig,
-  ResticSection,
-  RetryPolicy,
-  RunConditions,
-  Schedule,
-} from '../config/types.js';
+import type { AgentConfig, AgentSection, PauseSection, PolicyConfig, ResticSection, RetryPolicy, RunConditions, Schedule } from '../config/types.js';
 
 /** The parts of the agent config the scheduler reads (an `AgentConfig` fits). */
 export type SchedulerConfig = Pick<AgentConfig, 'repositories' | 'sources' | 'policies'> & {
@@ -67,11 +58,31 @@ export function jobsFromConfig(config: SchedulerConfig): JobDef[] {
     const base = { repository: name, source: null, policy: null, retry: CHECK_RETRY };
     if (repo.check) {
       const c = repo.check;
-      jobs.push({ ...base, ...NO_MAINTENANCE, key: `check:${name}`, kind: 'check', schedule: c.schedule, jitterMs: c.jitterMs, conditions: c.conditions, readDataSubset: c.readDataSubset, readDataCycle: c.readDataSubset ? 0 : c.readDataCycle });
+      jobs.push({
+        ...base,
+        ...NO_MAINTENANCE,
+        key: `check:${name}`,
+        kind: 'check',
+        schedule: c.schedule,
+        jitterMs: c.jitterMs,
+        conditions: c.conditions,
+        readDataSubset: c.readDataSubset,
+        readDataCycle: c.readDataSubset ? 0 : c.readDataCycle,
+      });
     }
     if (repo.prune) {
       const p = repo.prune;
-      jobs.push({ ...base, ...NO_MAINTENANCE, key: `prune:${name}`, kind: 'prune', schedule: p.schedule, jitterMs: p.jitterMs, conditions: p.conditions, maxUnused: p.maxUnused, maxRepackSize: p.maxRepackSize });
+      jobs.push({
+        ...base,
+        ...NO_MAINTENANCE,
+        key: `prune:${name}`,
+        kind: 'prune',
+        schedule: p.schedule,
+        jitterMs: p.jitterMs,
+        conditions: p.conditions,
+        maxUnused: p.maxUnused,
+        maxRepackSize: p.maxRepackSize,
+      });
     }
   }
   return jobs;

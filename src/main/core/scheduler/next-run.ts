@@ -49,12 +49,7 @@ export function validateSchedule(schedule: Schedule): void {
  *   (the caller decides when a first run happens). Never in the past: a missed interval is a catch-up,
  *   decided by the scheduler, not here.
  */
-export function nextOccurrence(
-  schedule: Schedule,
-  after: number,
-  offsetMs: number,
-  anchor: number | null = null,
-): number | null {
+export function nextOccurrence(schedule: Schedule, after: number, offsetMs: number, anchor: number | null = null): number | null {
   if (schedule.kind === 'every') {
     const base = anchor ?? after;
     let next = base + schedule.intervalMs;
@@ -70,12 +65,7 @@ export function nextOccurrence(
  *
  * For `every` it is `anchor + k·interval` (null without an anchor: nothing was ever due).
  */
-export function previousOccurrence(
-  schedule: Schedule,
-  at: number,
-  offsetMs: number,
-  anchor: number | null = null,
-): number | null {
+export function previousOccurrence(schedule: Schedule, at: number, offsetMs: number, anchor: number | null = null): number | null {
   if (schedule.kind === 'every') {
     if (anchor === null || anchor + schedule.intervalMs > at) return null;
     return anchor + Math.floor((at - anchor) / schedule.intervalMs) * schedule.intervalMs;

@@ -484,7 +484,13 @@ export class Scheduler {
         this.#alertOnce(def, st, `retries-exhausted:${outcome}`, 'retries-exhausted', `${describe(def)} failed ${job.attempt} times (${outcome}): ${message}`);
       }
     } else if (cls === 'permanent') {
-      this.#alertOnce(def, st, `not-retryable:${outcome}`, 'not-retryable', `${describe(def)} failed (${outcome}) and will not be retried: ${permanentReason(outcome)}. ${message}`);
+      this.#alertOnce(
+        def,
+        st,
+        `not-retryable:${outcome}`,
+        'not-retryable',
+        `${describe(def)} failed (${outcome}) and will not be retried: ${permanentReason(outcome)}. ${message}`,
+      );
     }
     if (!this.#stopped) this.#setPlan(def.key, next);
     this.#log.info(`${def.key} finished: ${outcome}`, { attempt: job.attempt, trigger: job.trigger });

@@ -38,10 +38,10 @@ export async function loadKeytar(): Promise<Keytar> {
     return k;
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new KeyringUnavailableError(
-      `the OS keyring module (keytar) could not be loaded: ${why}. Reinstall the agent, or set secrets.backend: file`,
-      { cause: e, reason: `keytar could not be loaded: ${why}` },
-    );
+    throw new KeyringUnavailableError(`the OS keyring module (keytar) could not be loaded: ${why}. Reinstall the agent, or set secrets.backend: file`, {
+      cause: e,
+      reason: `keytar could not be loaded: ${why}`,
+    });
   }
 }
 

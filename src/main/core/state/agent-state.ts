@@ -28,9 +28,7 @@ export class AgentStateStore {
 
   /** The value under `key`, or null when missing or not matching `schema`. */
   get<T>(key: string, schema: z.ZodType<T>): T | null {
-    const row = this.#db
-      .prepare<[string], { value_json: string }>('SELECT value_json FROM agent_state WHERE key = ?')
-      .get(key);
+    const row = this.#db.prepare<[string], { value_json: string }>('SELECT value_json FROM agent_state WHERE key = ?').get(key);
     if (!row) return null;
     try {
       const parsed = schema.safeParse(JSON.parse(row.value_json));
@@ -67,9 +65,7 @@ export class AgentStateStore {
   /** Keys starting with `prefix`, sorted. */
   keys(prefix = ''): string[] {
     return this.#db
-      .prepare<[string, string], { key: string }>(
-        'SELECT key FROM agent_state WHERE substr(key, 1, length(?)) = ? ORDER BY key',
-      )
+      .prepare<[string, string], { key: string }>('SELECT key FROM agent_state WHERE substr(key, 1, length(?)) = ? ORDER BY key')
       .all(prefix, prefix)
       .map((r) => r.key);
   }

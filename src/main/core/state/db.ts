@@ -78,7 +78,10 @@ export function openStateDbRecovering(
 export function applyMigrations(db: StateDb, migrations: ReadonlyArray<Migration>): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
   const done = new Set(
-    db.prepare<[], { id: string }>('SELECT id FROM schema_migrations').all().map((r) => r.id),
+    db
+      .prepare<[], { id: string }>('SELECT id FROM schema_migrations')
+      .all()
+      .map((r) => r.id),
   );
   const record = db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)');
   for (const m of migrations) {

@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type {
-  BackupStats,
-  FileError,
-  RunKind,
-  RunOutcome,
-  RunRecord,
-  RunTrigger,
-} from '../../../shared/model/run.js';
+import type { BackupStats, FileError, RunKind, RunOutcome, RunRecord, RunTrigger } from '../../../shared/model/run.js';
 import type { Migration, StateDb } from './db.js';
 
 /** Schema of the `runs` table (one row per restic operation the agent ran). */
@@ -259,10 +252,7 @@ export class RunHistory {
 
   /** Runs still open (no end). */
   open(): RunRecord[] {
-    return this.#db
-      .prepare<[], Row>('SELECT * FROM runs WHERE ended_at IS NULL ORDER BY started_at')
-      .all()
-      .map(toRecord);
+    return this.#db.prepare<[], Row>('SELECT * FROM runs WHERE ended_at IS NULL ORDER BY started_at').all().map(toRecord);
   }
 
   /**

@@ -47,10 +47,14 @@ export function sleep(ms: number, signal?: AbortSignal, opts: { unref?: boolean 
       timer.cancel();
       resolve(false);
     };
-    const timer = setLongTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms, opts);
+    const timer = setLongTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      },
+      ms,
+      opts,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -1,6 +1,5 @@
 export { formatBytes } from '../../../shared/format.js';
 
-
 /** `5 min`, `1 h 20 min`, `45 s`. */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined) return '—';

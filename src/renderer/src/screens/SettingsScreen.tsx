@@ -21,7 +21,10 @@ export function SettingsScreen() {
 
   const get = (path: Path): unknown => store.getState().getValue(path);
   const sources = (get(['backup', 'sources']) as Array<{ path?: string }> | undefined) ?? [];
-  const repoPath: Path = get(['repository']) !== undefined ? ['repository'] : ['repositories', Object.keys((get(['repositories']) as object | undefined) ?? { default: 1 })[0] ?? 'default'];
+  const repoPath: Path =
+    get(['repository']) !== undefined
+      ? ['repository']
+      : ['repositories', Object.keys((get(['repositories']) as object | undefined) ?? { default: 1 })[0] ?? 'default'];
   const policyNames = Object.keys((get(['policies']) as object | undefined) ?? {});
 
   return (
@@ -74,7 +77,17 @@ export function SettingsScreen() {
             <TextField label={`Folder ${i + 1}`} path={['backup', 'sources', i, 'path']} />
             <ListField label="Excludes for this folder" path={['backup', 'sources', i, 'exclude']} />
             <TextField label="Schedule policy" path={['backup', 'sources', i, 'policy']} help="hourly, daily, weekly or one of your policies" />
-            <button type="button" className="link" onClick={() => store.getState().setValue(['backup', 'sources'], sources.filter((_, j) => j !== i))} aria-label={`Remove folder ${s.path ?? i + 1}`}>
+            <button
+              type="button"
+              className="link"
+              onClick={() =>
+                store.getState().setValue(
+                  ['backup', 'sources'],
+                  sources.filter((_, j) => j !== i),
+                )
+              }
+              aria-label={`Remove folder ${s.path ?? i + 1}`}
+            >
               Remove
             </button>
           </div>
@@ -87,7 +100,9 @@ export function SettingsScreen() {
 
       <fieldset className="panel">
         <legend>Schedules, retention and throttling</legend>
-        {policyNames.length === 0 && <p className="muted small">Using the built-in hourly / daily / weekly policies. Add a policy in the YAML below to customise one.</p>}
+        {policyNames.length === 0 && (
+          <p className="muted small">Using the built-in hourly / daily / weekly policies. Add a policy in the YAML below to customise one.</p>
+        )}
         {policyNames.map((name) => (
           <div key={name} className="subpanel">
             <h3>{name}</h3>
@@ -118,7 +133,14 @@ export function SettingsScreen() {
           </button>
         </p>
         {advanced && (
-          <textarea aria-label="Configuration YAML" className="yaml" spellCheck={false} value={yaml} onChange={(e) => store.getState().setYaml(e.target.value)} rows={18} />
+          <textarea
+            aria-label="Configuration YAML"
+            className="yaml"
+            spellCheck={false}
+            value={yaml}
+            onChange={(e) => store.getState().setYaml(e.target.value)}
+            rows={18}
+          />
         )}
       </fieldset>
     </section>
@@ -153,7 +175,13 @@ function NumberField({ label, path }: { label: string; path: Path }) {
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} type="number" min={0} value={typeof value === 'number' ? value : ''} onChange={(e) => setValue(e.target.value === '' ? null : Number(e.target.value))} />
+      <input
+        id={id}
+        type="number"
+        min={0}
+        value={typeof value === 'number' ? value : ''}
+        onChange={(e) => setValue(e.target.value === '' ? null : Number(e.target.value))}
+      />
     </div>
   );
 }
@@ -172,7 +200,12 @@ function ListField({ label, path }: { label: string; path: Path }) {
         value={draft}
         onChange={(e) => {
           setDraft(e.target.value);
-          setValue(e.target.value.split('\n').map((l) => l.trim()).filter(Boolean));
+          setValue(
+            e.target.value
+              .split('\n')
+              .map((l) => l.trim())
+              .filter(Boolean),
+          );
         }}
       />
       <p className="help">One pattern per line (restic --exclude syntax).</p>

@@ -71,14 +71,26 @@ export function SnapshotsScreen() {
               <tr key={s.id} aria-selected={selected === s.id} onClick={() => setSelected(s.id)}>
                 <td>
                   <label className="radio">
-                    <input type="radio" name="snapshot" checked={selected === s.id} onChange={() => setSelected(s.id)} aria-label={`Snapshot ${s.shortId} from ${formatTime(s.time)}`} />
+                    <input
+                      type="radio"
+                      name="snapshot"
+                      checked={selected === s.id}
+                      onChange={() => setSelected(s.id)}
+                      aria-label={`Snapshot ${s.shortId} from ${formatTime(s.time)}`}
+                    />
                     {formatTime(s.time)}
                   </label>
                 </td>
                 <td className="mono">{s.shortId}</td>
                 <td>{s.hostname}</td>
                 <td>{s.paths.join(', ')}</td>
-                <td>{s.tags.map((t) => <span key={t} className="tag">{t}</span>)}</td>
+                <td>
+                  {s.tags.map((t) => (
+                    <span key={t} className="tag">
+                      {t}
+                    </span>
+                  ))}
+                </td>
                 <td>{formatBytes(s.sizeBytes)}</td>
               </tr>
             ))}

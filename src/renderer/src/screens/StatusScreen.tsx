@@ -21,8 +21,17 @@ export function StatusScreen() {
   const actions = useStores().status.getState();
   if (!status) return null;
   const paused = status.state === 'paused';
-  const lastSuccess = status.sources.map((s) => s.lastSuccessAt).filter((t): t is string => !!t).sort().at(-1) ?? null;
-  const nextRun = status.sources.map((s) => s.nextRunAt).filter((t): t is string => !!t).sort()[0] ?? null;
+  const lastSuccess =
+    status.sources
+      .map((s) => s.lastSuccessAt)
+      .filter((t): t is string => !!t)
+      .sort()
+      .at(-1) ?? null;
+  const nextRun =
+    status.sources
+      .map((s) => s.nextRunAt)
+      .filter((t): t is string => !!t)
+      .sort()[0] ?? null;
 
   return (
     <section aria-labelledby="status-title">
@@ -83,7 +92,11 @@ export function StatusScreen() {
         </p>
       )}
       {status.running.map((run) => (
-        <RunProgress key={run.runId} run={run} label={run.kind === 'backup' ? `Backing up ${run.source ?? run.repository}` : `${run.kind} on ${run.repository}`} />
+        <RunProgress
+          key={run.runId}
+          run={run}
+          label={run.kind === 'backup' ? `Backing up ${run.source ?? run.repository}` : `${run.kind} on ${run.repository}`}
+        />
       ))}
       <h2>Folders</h2>
       <table className="table">
@@ -107,7 +120,13 @@ export function StatusScreen() {
               <td>{formatRelative(s.lastSuccessAt)}</td>
               <td>{formatRelative(s.nextRunAt)}</td>
               <td>
-                <button type="button" className="link" disabled={busy || paused} onClick={() => void actions.backupNow(s.path)} aria-label={`Back up ${s.path} now`}>
+                <button
+                  type="button"
+                  className="link"
+                  disabled={busy || paused}
+                  onClick={() => void actions.backupNow(s.path)}
+                  aria-label={`Back up ${s.path} now`}
+                >
                   Back up
                 </button>
               </td>
@@ -136,7 +155,11 @@ export function StatusScreen() {
                   {r.kind} {r.source ?? r.repository}
                 </td>
                 <td>
-                  <span className={`tag ${r.outcome === 'success' ? 'ok' : r.outcome === 'partial' || r.outcome === 'cancelled' ? 'warn' : r.outcome ? 'bad' : ''}`}>{r.outcome ?? 'running'}</span>{' '}
+                  <span
+                    className={`tag ${r.outcome === 'success' ? 'ok' : r.outcome === 'partial' || r.outcome === 'cancelled' ? 'warn' : r.outcome ? 'bad' : ''}`}
+                  >
+                    {r.outcome ?? 'running'}
+                  </span>{' '}
                   <span className="muted small">{r.message}</span>
                 </td>
                 <td>{formatBytes(r.stats?.dataAdded)}</td>

@@ -158,16 +158,28 @@ function PasswordStep() {
   return (
     <>
       <p>
-        Every backup is encrypted with this password. <strong>Nobody can recover it</strong>: keep a copy in your password manager. Connecting to an
-        existing repository? Enter the password it was created with.
+        Every backup is encrypted with this password. <strong>Nobody can recover it</strong>: keep a copy in your password manager. Connecting to an existing
+        repository? Enter the password it was created with.
       </p>
       <div className="field">
         <label htmlFor="pw">Password</label>
-        <input id="pw" type={show ? 'text' : 'password'} value={password} autoComplete="new-password" onChange={(e) => wizard.set({ password: e.target.value })} />
+        <input
+          id="pw"
+          type={show ? 'text' : 'password'}
+          value={password}
+          autoComplete="new-password"
+          onChange={(e) => wizard.set({ password: e.target.value })}
+        />
       </div>
       <div className="field">
         <label htmlFor="pw2">Repeat password</label>
-        <input id="pw2" type={show ? 'text' : 'password'} value={confirm} autoComplete="new-password" onChange={(e) => wizard.set({ confirm: e.target.value })} />
+        <input
+          id="pw2"
+          type={show ? 'text' : 'password'}
+          value={confirm}
+          autoComplete="new-password"
+          onChange={(e) => wizard.set({ confirm: e.target.value })}
+        />
       </div>
       <div className="row">
         <button type="button" onClick={() => void wizard.generatePassword()}>

@@ -37,7 +37,10 @@ export function connectStores(api: AgentBridge): { stores: Stores; disconnect: (
   ];
   api.ready();
   void stores.status.getState().load();
-  void stores.logs.getState().load().catch(() => {});
+  void stores.logs
+    .getState()
+    .load()
+    .catch(() => {});
   return { stores, disconnect: () => offs.forEach((off) => off()) };
 }
 

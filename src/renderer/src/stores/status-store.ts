@@ -39,10 +39,11 @@ export function createStatusStore(api: AgentApi, historyLimit = 20): StoreApi<St
       history: [],
       error: null,
       busy: false,
-      load: () => act(async () => {
-        const [status, history] = await Promise.all([api.getStatus(), api.getHistory({ limit: historyLimit })]);
-        set({ status, history });
-      }),
+      load: () =>
+        act(async () => {
+          const [status, history] = await Promise.all([api.getStatus(), api.getHistory({ limit: historyLimit })]);
+          set({ status, history });
+        }),
       applyStatus: (status) => {
         const before = get().status;
         set({ status });

@@ -71,7 +71,8 @@ export function createWizardStore(api: AgentApi): StoreApi<WizardState> {
       error: null,
       busy: false,
       set: (patch) => set({ ...patch, error: null, ...('kind' in patch ? { fieldErrors: {}, probe: null } : {}) }),
-      setField: (name, value) => set({ fields: { ...get().fields, [name]: value }, fieldErrors: { ...get().fieldErrors, [name]: '' }, probe: null, error: null }),
+      setField: (name, value) =>
+        set({ fields: { ...get().fields, [name]: value }, fieldErrors: { ...get().fieldErrors, [name]: '' }, probe: null, error: null }),
       generatePassword: async () => {
         const pw = await call(() => api.generatePassword());
         if (pw) set({ password: pw, confirm: pw });
@@ -134,7 +135,13 @@ export function createWizardStore(api: AgentApi): StoreApi<WizardState> {
             : await call(async () => {
                 const repo = repository();
                 if (!repo) throw new Error('The repository settings are incomplete; go back to the first step.');
-                return api.setupStandalone({ repository: repo, initialise: s.probe?.state === 'missing', sources: s.folders, exclude: s.excludes, policy: s.policy });
+                return api.setupStandalone({
+                  repository: repo,
+                  initialise: s.probe?.state === 'missing',
+                  sources: s.folders,
+                  exclude: s.excludes,
+                  policy: s.policy,
+                });
               });
         if (!result) return false;
         if (!result.ok) {

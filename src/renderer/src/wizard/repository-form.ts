@@ -13,14 +13,26 @@ export interface FieldSpec {
 
 /** Fields per kind, in the order they are shown. */
 export const REPO_FIELDS: Readonly<Record<RepoKind, ReadonlyArray<FieldSpec>>> = {
-  local: [{ name: 'path', label: 'Folder', help: 'A folder on this computer or an attached drive, e.g. /media/backup/restic.', placeholder: '/media/backup/restic' }],
+  local: [
+    { name: 'path', label: 'Folder', help: 'A folder on this computer or an attached drive, e.g. /media/backup/restic.', placeholder: '/media/backup/restic' },
+  ],
   sftp: [
     { name: 'user', label: 'User name', help: 'The account on the SSH server.', placeholder: 'me' },
-    { name: 'host', label: 'Server', help: 'Host name or address; the SSH key must already be set up (restic cannot ask for an SSH password).', placeholder: 'nas.local' },
+    {
+      name: 'host',
+      label: 'Server',
+      help: 'Host name or address; the SSH key must already be set up (restic cannot ask for an SSH password).',
+      placeholder: 'nas.local',
+    },
     { name: 'path', label: 'Folder on the server', help: 'Absolute path, e.g. /srv/restic.', placeholder: '/srv/restic' },
   ],
   rest: [
-    { name: 'url', label: 'Server URL', help: 'The rest-server address, e.g. https://backup.example.com:8000/me.', placeholder: 'https://backup.example.com:8000/me' },
+    {
+      name: 'url',
+      label: 'Server URL',
+      help: 'The rest-server address, e.g. https://backup.example.com:8000/me.',
+      placeholder: 'https://backup.example.com:8000/me',
+    },
     { name: 'user', label: 'User name', help: 'Only when the server asks for one.', optional: true },
     { name: 'password', label: 'Server password', help: 'Only when the server asks for one; kept in the keyring.', secret: true, optional: true },
   ],
@@ -66,7 +78,8 @@ export function buildRepository(kind: RepoKind, values: Readonly<Record<string, 
     case 'rest': {
       const u = parseUrl(v('url'));
       if (v('url') && !u) errors.url = 'Enter a full URL starting with http:// or https://.';
-      else if (u && u.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) errors.url = 'Use https:// — plain http would send your data unencrypted over the network.';
+      else if (u && u.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))
+        errors.url = 'Use https:// — plain http would send your data unencrypted over the network.';
       url = `rest:${v('url')}`;
       if (v('user')) env.RESTIC_REST_USERNAME = v('user');
       if (v('password')) env.RESTIC_REST_PASSWORD = v('password');
@@ -75,7 +88,8 @@ export function buildRepository(kind: RepoKind, values: Readonly<Record<string, 
     case 's3': {
       const u = parseUrl(v('endpoint'));
       if (v('endpoint') && !u) errors.endpoint = 'Enter a full URL such as https://s3.amazonaws.com.';
-      if (v('bucket') && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v('bucket'))) errors.bucket = 'Bucket names use 3–63 lower-case letters, digits, dots and dashes.';
+      if (v('bucket') && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v('bucket')))
+        errors.bucket = 'Bucket names use 3–63 lower-case letters, digits, dots and dashes.';
       url = `s3:${v('endpoint').replace(/\/+$/, '')}/${v('bucket')}${slash('prefix') ? `/${slash('prefix')}` : ''}`;
       env.AWS_ACCESS_KEY_ID = v('accessKey');
       env.AWS_SECRET_ACCESS_KEY = v('secretKey');

@@ -42,10 +42,14 @@ async function registered(s: FakeResticMonitorServer, w: CoreWorld): Promise<str
 }
 
 async function finished(s: FakeResticMonitorServer, taskId: string, ms?: number): Promise<string> {
-  return until(() => {
-    const st = s.tasks.get(taskId)?.status;
-    return st === 'completed' || st === 'failed' ? st : null;
-  }, `task ${taskId} to finish`, ms);
+  return until(
+    () => {
+      const st = s.tasks.get(taskId)?.status;
+      return st === 'completed' || st === 'failed' ? st : null;
+    },
+    `task ${taskId} to finish`,
+    ms,
+  );
 }
 
 async function historyOf(c: AgentCore, taskId: string) {
@@ -71,7 +75,15 @@ describe.each(resticBins())('restic-monitor through the agent core with $label',
     expect((await c.getStatus()).orchestrator).toMatchObject({ url: s.url, connected: true });
 
     // Backup: the server sends the repository as it knows it (here with a trailing slash), never a password.
-    const b1 = s.queueTask({ agentId, policyId: POLICY, type: 'backup', repository: `${w.repo}/`, includePaths: [w.src], excludePatterns: ['*.tmp'], retention: { keepLast: 1 } });
+    const b1 = s.queueTask({
+      agentId,
+      policyId: POLICY,
+      type: 'backup',
+      repository: `${w.repo}/`,
+      includePaths: [w.src],
+      excludePatterns: ['*.tmp'],
+      retention: { keepLast: 1 },
+    });
     expect(await finished(s, b1.id)).toBe('completed');
     const run1 = s.runs.get(b1.id);
     expect(run1).toMatchObject({ status: 'success', policyId: POLICY, errorMessage: null, submissions: 1 });
@@ -84,7 +96,9 @@ describe.each(resticBins())('restic-monitor through the agent core with $label',
     expect(s.runLog(b1.id)).toMatch(new RegExp(`backup succeeded after \\d+ s \\(exit 0\\)[^]*snapshot ${run1?.snapshotId} saved[^]*files 2 new`));
     expect(s.runLog(b1.id)).not.toContain(REPO_PASSWORD);
     // The same history and queue as local runs.
-    expect(await historyOf(c, b1.id)).toEqual([expect.objectContaining({ kind: 'backup', trigger: 'task', repository: 'main', outcome: 'success', snapshotId: run1?.snapshotId })]);
+    expect(await historyOf(c, b1.id)).toEqual([
+      expect.objectContaining({ kind: 'backup', trigger: 'task', repository: 'main', outcome: 'success', snapshotId: run1?.snapshotId }),
+    ]);
     await until(() => s.agents.get(agentId)?.lastBackupStatus === 'success', 'lastBackupStatus success in a heartbeat');
 
     const b2 = s.queueTask({ agentId, policyId: POLICY, type: 'backup', repository: w.repo, includePaths: [w.src], excludePatterns: ['*.tmp'] });
@@ -122,7 +136,10 @@ describe.each(resticBins())('restic-monitor through the agent core with $label',
     expect(await finished(s, again.id)).toBe('completed');
 
     expect(s.requests.filter((r) => r.path.startsWith('/agents/') && r.path !== '/agents/register' && r.authorization !== `Bearer ${TOKEN}`)).toEqual([]);
-    expect(logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([expect.stringMatching(/no usable local repository/), expect.stringMatching(/no usable local repository/)]);
+    expect(logs.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([
+      expect.stringMatching(/no usable local repository/),
+      expect.stringMatching(/no usable local repository/),
+    ]);
     expect(JSON.stringify(logs)).not.toContain(REPO_PASSWORD);
     expect(JSON.stringify(logs)).not.toContain(TOKEN);
   }, 60_000);
@@ -143,7 +160,9 @@ describe(`restic-monitor through the agent core: failures (restic ${newest})`, (
     const s = await server();
     const w = await makeCoreWorld(newest, null);
     const { core: c } = await core(w); // standalone first; enrolled from the running agent (the wizard's path)
-    await expect(c.enroll({ url: s.url, token: TOKEN, caFile: null, protocol: 'restic-monitor', insecureLoopback: true })).resolves.toMatchObject({ dialect: 'restic-monitor' });
+    await expect(c.enroll({ url: s.url, token: TOKEN, caFile: null, protocol: 'restic-monitor', insecureLoopback: true })).resolves.toMatchObject({
+      dialect: 'restic-monitor',
+    });
     const agentId = await registered(s, w);
 
     let downAt = 0;

@@ -28,7 +28,13 @@ function scripted(failFirst: number): RmTaskExecutor & { starts: Array<{ id: str
       starts.push({ id: task.id, at: Date.now(), attempt: task.retryCount, url: task.access.url });
       ctl.onLog({ time: new Date().toISOString(), stream: 'stdout', text: `run ${starts.length}` });
       const fail = starts.length <= failFirst;
-      return Promise.resolve({ outcome: fail ? 'failed' : 'success', exitCode: fail ? 1 : 0, message: fail ? 'network timeout talking to backend' : 'ok', snapshotId: null, stats: null });
+      return Promise.resolve({
+        outcome: fail ? 'failed' : 'success',
+        exitCode: fail ? 1 : 0,
+        message: fail ? 'network timeout talking to backend' : 'ok',
+        snapshotId: null,
+        stats: null,
+      });
     },
     findSnapshotForTask: () => Promise.resolve(null),
   };
@@ -44,7 +50,8 @@ async function agentFor(server: FakeResticMonitorServer, executor: RmTaskExecuto
     executor,
     resolveRepository: (repo) => {
       // The agent core's resolver throws when a configured secret is missing from the secret store.
-      if (repo === '/srv/secretless') throw new Error('repository "vault": the repository password is not in the secret store (file, account "repo:vault:password")');
+      if (repo === '/srv/secretless')
+        throw new Error('repository "vault": the repository password is not in the secret store (file, account "repo:vault:password")');
       return repo === '/srv/r' ? { url: '/local/srv/r', password: { kind: 'value', value: 'pw' }, env: {} } : null;
     },
     hostname,

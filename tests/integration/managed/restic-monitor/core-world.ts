@@ -97,7 +97,10 @@ export interface CliResult {
 /** Runs `restic-agent --config <file> …` from the sources (the CLI as a user runs it; tsx instead of dist/). */
 export async function cli(w: CoreWorld, ...args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await execFileP(process.execPath, ['--import', 'tsx', CLI, '--config', w.configPath, ...args], { env: cliEnv(w), timeout: 60_000 });
+    const { stdout, stderr } = await execFileP(process.execPath, ['--import', 'tsx', CLI, '--config', w.configPath, ...args], {
+      env: cliEnv(w),
+      timeout: 60_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

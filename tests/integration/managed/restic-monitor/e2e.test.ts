@@ -50,7 +50,8 @@ function startAgent(w: Awaited<ReturnType<typeof world>>, executor: TestResticEx
     insecureLoopback: true,
     executor,
     // The agent core's job: local credentials for the repository the server names (it never sends passwords).
-    resolveRepository: (r) => (repositoryMatchKey(r) === repositoryMatchKey(w.repo) ? { url: w.repo, password: { kind: 'value', value: PASSWORD }, env: {} } : null),
+    resolveRepository: (r) =>
+      repositoryMatchKey(r) === repositoryMatchKey(w.repo) ? { url: w.repo, password: { kind: 'value', value: PASSWORD }, env: {} } : null,
     hostname: `e2e-${Math.random().toString(36).slice(2, 8)}`,
     agentVersion: '0.1.0-test',
     heartbeatIntervalMs: 1000,
@@ -69,7 +70,16 @@ describe.each(resticBins())('restic-monitor end to end with $label', ({ path: bi
     await until(() => agent.status().agentId !== null);
     const agentId = agent.status().agentId ?? '';
     const policyId = '11111111-2222-4333-8444-555555555555';
-    const backup = () => w.server.queueTask({ agentId, policyId, type: 'backup', repository: w.repo + '/', includePaths: [w.src], excludePatterns: ['*.tmp'], retention: { keepLast: 1 } });
+    const backup = () =>
+      w.server.queueTask({
+        agentId,
+        policyId,
+        type: 'backup',
+        repository: w.repo + '/',
+        includePaths: [w.src],
+        excludePatterns: ['*.tmp'],
+        retention: { keepLast: 1 },
+      });
 
     const b1 = backup();
     await until(() => w.server.tasks.get(b1.id)?.status === 'completed');

@@ -39,10 +39,23 @@ describe('restic-monitor agent restart', () => {
     await initRepo(bin, repo, PASSWORD, cache);
     const server = await FakeResticMonitorServer.start({ token: TOKEN, nextTaskCheckAfterSeconds: 1 });
     cleanup.push(() => server.close());
-    const base = { url: server.url, token: TOKEN, bin, repo, password: PASSWORD, cache, db: join(dir, 'state.db'), hostname: 'restart-host', commandsFile: join(dir, 'commands.txt') };
+    const base = {
+      url: server.url,
+      token: TOKEN,
+      bin,
+      repo,
+      password: PASSWORD,
+      cache,
+      db: join(dir, 'state.db'),
+      hostname: 'restart-host',
+      commandsFile: join(dir, 'commands.txt'),
+    };
     const marker = join(dir, 'hung');
     const run = (hangMarker: string | null): ChildProcess => {
-      const c = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, RM_CHILD: JSON.stringify({ ...base, hangMarker }) }, stdio: 'inherit' });
+      const c = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+        env: { ...process.env, RM_CHILD: JSON.stringify({ ...base, hangMarker }) },
+        stdio: 'inherit',
+      });
       children.push(c);
       return c;
     };

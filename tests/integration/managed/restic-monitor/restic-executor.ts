@@ -45,7 +45,13 @@ export class TestResticExecutor implements RmTaskExecutor {
     if (r.isCanceled) return { outcome: 'cancelled', exitCode: code, message: 'cancelled', snapshotId: null, stats: null };
     const outcome = code === 0 ? 'success' : code === 3 ? 'partial' : 'failed';
     if (outcome === 'success' && task.type === 'backup' && this.hangAfterBackup) await this.hangAfterBackup(task);
-    return { outcome, exitCode: code, message: code === 0 ? `${task.type} ok` : (err.find((l) => l.startsWith('Fatal')) ?? `restic exit ${code}`), snapshotId, stats: null };
+    return {
+      outcome,
+      exitCode: code,
+      message: code === 0 ? `${task.type} ok` : (err.find((l) => l.startsWith('Fatal')) ?? `restic exit ${code}`),
+      snapshotId,
+      stats: null,
+    };
   }
 
   async findSnapshotForTask(task: RmExecTask): Promise<string | null> {
@@ -64,7 +70,16 @@ export class TestResticExecutor implements RmTaskExecutor {
         return ['check'];
       case 'prune': {
         const r = task.retention ?? {};
-        return ['forget', '--prune', ...keep('keep-last', r.keepLast), ...keep('keep-daily', r.keepDaily), ...keep('keep-weekly', r.keepWeekly), ...keep('keep-monthly', r.keepMonthly), ...keep('keep-yearly', r.keepYearly), ...keep('keep-within', r.keepWithin)];
+        return [
+          'forget',
+          '--prune',
+          ...keep('keep-last', r.keepLast),
+          ...keep('keep-daily', r.keepDaily),
+          ...keep('keep-weekly', r.keepWeekly),
+          ...keep('keep-monthly', r.keepMonthly),
+          ...keep('keep-yearly', r.keepYearly),
+          ...keep('keep-within', r.keepWithin),
+        ];
       }
     }
   }
@@ -77,6 +92,8 @@ export async function initRepo(bin: string, repo: string, password: string, cach
 
 /** Snapshot ids in a repository (optionally with a tag). */
 export async function snapshots(bin: string, repo: string, password: string, cacheDir: string, tag?: string): Promise<Array<{ id: string; tags?: string[] }>> {
-  const r = await execa(bin, ['snapshots', '--json', ...(tag ? ['--tag', tag] : [])], { env: { RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: cacheDir } });
+  const r = await execa(bin, ['snapshots', '--json', ...(tag ? ['--tag', tag] : [])], {
+    env: { RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: cacheDir },
+  });
   return JSON.parse(r.stdout || '[]') as Array<{ id: string; tags?: string[] }>;
 }

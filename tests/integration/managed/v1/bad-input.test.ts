@@ -30,7 +30,12 @@ describe('managed agent: bad server input', () => {
     const rules = [
       p.addRule({ method: 'POST', path: '/api/v1/agent/heartbeat', action: reply('{"tasks": [{"task_id": '), times: 1 }),
       p.addRule({ method: 'POST', path: '/api/v1/agent/heartbeat', action: reply('{"next_heartbeat_s": -5, "tasks": {"a": 1}}'), times: 1 }),
-      p.addRule({ method: 'POST', path: '/api/v1/agent/heartbeat', action: reply('{"tasks":[{"task_id":"x","lease_id":"y","directive":"explode"}],"token":{"rotate":false,"colour":"red"},"mystery":{"a":[1]}}'), times: 1 }),
+      p.addRule({
+        method: 'POST',
+        path: '/api/v1/agent/heartbeat',
+        action: reply('{"tasks":[{"task_id":"x","lease_id":"y","directive":"explode"}],"token":{"rotate":false,"colour":"red"},"mystery":{"a":[1]}}'),
+        times: 1,
+      }),
       p.addRule({ method: 'POST', path: '/api/v1/agent/heartbeat', action: { kind: 'html200' }, times: 1 }),
       p.addRule({ method: 'POST', path: /\/status$/, action: reply('{"applied": "yes"}'), times: 1 }),
       p.addRule({ method: 'POST', path: /\/status$/, action: reply(HUGE), times: 1 }),
@@ -64,11 +69,30 @@ describe('managed agent: bad server input', () => {
     // Failures alternate with answers that parse (each success resets the poll backoff, keeping this quick).
     const answers = [
       reply('{"tasks": ['),
-      reply(offer({ task_id: 'tsk_BOGUS1', lease_id: 'lse_BOGUS1', type: 'defrag', attempt: 1, repo: { repo_id: 'r', url: '/tmp/x', password: 'p' }, params: {}, sparkle: true })),
+      reply(
+        offer({
+          task_id: 'tsk_BOGUS1',
+          lease_id: 'lse_BOGUS1',
+          type: 'defrag',
+          attempt: 1,
+          repo: { repo_id: 'r', url: '/tmp/x', password: 'p' },
+          params: {},
+          sparkle: true,
+        }),
+      ),
       reply('{"tasks": "none", "commands": 5}'),
       reply(offer({ note: 'no ids at all' })),
       reply(HUGE),
-      reply(offer({ task_id: 'tsk_BOGUS2', lease_id: 'lse_BOGUS2', type: 'backup', attempt: 1, repo: { repo_id: 'r', url: '/tmp/x', password: 'p' }, params: { paths: 'not-a-list' } })),
+      reply(
+        offer({
+          task_id: 'tsk_BOGUS2',
+          lease_id: 'lse_BOGUS2',
+          type: 'backup',
+          attempt: 1,
+          repo: { repo_id: 'r', url: '/tmp/x', password: 'p' },
+          params: { paths: 'not-a-list' },
+        }),
+      ),
       reply('[1, 2, 3]'),
     ];
     const rules = answers.map((action) => p.addRule({ method: 'GET', path: '/api/v1/agent/tasks', action, times: 1 }));

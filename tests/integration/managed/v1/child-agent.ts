@@ -48,8 +48,15 @@ const log: Logger = { debug: write('debug'), info: write('info'), warn: write('w
 
 const db = openStateDb(cfg.dbFile, orchestratorMigrations);
 const agent = new ManagedAgent({
-  url: cfg.url, insecureLoopback: true, db, secrets: new FileSecretStore(cfg.secretsFile), executor: new ProcExecutor(cfg.fakeDir),
-  agentVersion: cfg.agentVersion ?? '0.1.0', startupStaggerMs: 0, log, ...(cfg.tunables ? { tunables: cfg.tunables } : {}),
+  url: cfg.url,
+  insecureLoopback: true,
+  db,
+  secrets: new FileSecretStore(cfg.secretsFile),
+  executor: new ProcExecutor(cfg.fakeDir),
+  agentVersion: cfg.agentVersion ?? '0.1.0',
+  startupStaggerMs: 0,
+  log,
+  ...(cfg.tunables ? { tunables: cfg.tunables } : {}),
 });
 await agent.start();
 process.stderr.write('info child agent started\n');

@@ -6,7 +6,9 @@ import { createAgentCore } from '../../../../src/main/core/agent/agent.js';
 
 const cfg = JSON.parse(process.env.CORE_CHILD ?? '{}') as { configPath: string; dataDir: string };
 const core = await createAgentCore({
-  configPath: cfg.configPath, dataDir: cfg.dataDir, schedule: true,
+  configPath: cfg.configPath,
+  dataDir: cfg.dataDir,
+  schedule: true,
   onLog: (e) => process.stderr.write(`${e.level} ${e.message}\n`),
 });
 process.stderr.write('info child agent started\n');

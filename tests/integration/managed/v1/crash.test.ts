@@ -127,10 +127,14 @@ describe('scenario 14: kill -9 of the agent process at each failpoint', () => {
     await w.orch.admin.agentAction(w.agentId, 'rotate-token');
     await expectKilled(c1);
     await w.spawnAgent();
-    await until(async () => {
-      const v = await w!.orch.admin.getAgent(w!.agentId);
-      return !v.rotate_requested && v.tokens.filter((t) => t.state === 'active').length === 1;
-    }, 20_000, 'rotation completed');
+    await until(
+      async () => {
+        const v = await w!.orch.admin.getAgent(w!.agentId);
+        return !v.rotate_requested && v.tokens.filter((t) => t.state === 'active').length === 1;
+      },
+      20_000,
+      'rotation completed',
+    );
     const tokens = (await w.orch.admin.getAgent(w.agentId)).tokens.map((t) => t.state);
     // enrollment token superseded, the first rotation's pending token revoked, the second one active
     expect(tokens.filter((s) => s === 'pending')).toHaveLength(0);

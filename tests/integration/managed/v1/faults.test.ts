@@ -30,7 +30,13 @@ describe('managed agent: §12 conformance scenarios against the reference orches
 
   it('scenario 6: claim response lost (half-open) → retried claim is a duplicate → exactly one restic run', async () => {
     w = await makeWorld({ proxy: true });
-    const rule = w.proxy!.addRule({ method: 'POST', path: /\/tasks\/[^/]+\/status$/, bodyMatch: (b) => b.includes('"state":"claimed"'), action: { kind: 'drop_response' }, times: 1 });
+    const rule = w.proxy!.addRule({
+      method: 'POST',
+      path: /\/tasks\/[^/]+\/status$/,
+      bodyMatch: (b) => b.includes('"state":"claimed"'),
+      action: { kind: 'drop_response' },
+      times: 1,
+    });
     const task = await backup(w);
     await settled(w, task.task_id, ['succeeded']);
     expect(rule.hits).toBe(1);
@@ -76,7 +82,10 @@ describe('managed agent: §12 conformance scenarios against the reference orches
     w.executor.plan = { durationMs: 6000, logLines: 2 };
     const times: number[] = [];
     const r = w.proxy!.addRule({
-      method: 'POST', path: /\/status$/, action: { kind: 'status', status: 503, retryAfter: 2 }, times: 2,
+      method: 'POST',
+      path: /\/status$/,
+      action: { kind: 'status', status: 503, retryAfter: 2 },
+      times: 2,
       bodyMatch: (b) => b.includes('"state":"running"') && times.push(Date.now()) > 0,
     });
     const task = await backup(w);
@@ -170,10 +179,14 @@ describe('managed agent: §12 conformance scenarios against the reference orches
     w = await makeWorld();
     const before = await w.secrets.get(w.accounts.current);
     await w.orch.admin.agentAction(w.agentId, 'rotate-token');
-    await until(async () => {
-      const cur = await w!.secrets.get(w!.accounts.current);
-      return cur !== before && (await w!.secrets.get(w!.accounts.next)) === null;
-    }, 15_000, 'token promoted');
+    await until(
+      async () => {
+        const cur = await w!.secrets.get(w!.accounts.current);
+        return cur !== before && (await w!.secrets.get(w!.accounts.next)) === null;
+      },
+      15_000,
+      'token promoted',
+    );
     const view = await w.orch.admin.getAgent(w.agentId);
     expect(view.tokens.filter((t) => t.state === 'active')).toHaveLength(1);
     // The agent keeps working with the new token.

@@ -52,7 +52,9 @@ function env(dir: string, withDataDir = true): NodeJS.ProcessEnv {
 
 async function cli(dir: string, args: string[], opts: { config?: string; withDataDir?: boolean } = {}): Promise<Result> {
   try {
-    const { stdout, stderr } = await execFileP(process.execPath, [CLI, '--config', opts.config ?? join(dir, 'config.yaml'), ...args], { env: env(dir, opts.withDataDir) });
+    const { stdout, stderr } = await execFileP(process.execPath, [CLI, '--config', opts.config ?? join(dir, 'config.yaml'), ...args], {
+      env: env(dir, opts.withDataDir),
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -82,7 +84,11 @@ async function waitFor(what: string, cond: () => boolean, ms = 20_000): Promise<
 }
 
 function baseConfig(dir: string, extra: string[] = []): void {
-  writeFileSync(join(dir, 'config.yaml'), ['agent: { id: agent-1, hostname: host-1, heartbeat_interval: 1s }', `restic: { binary: ${restic} }`, 'secrets: { backend: file }', ...extra].join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'config.yaml'),
+    ['agent: { id: agent-1, hostname: host-1, heartbeat_interval: 1s }', `restic: { binary: ${restic} }`, 'secrets: { backend: file }', ...extra].join('\n') +
+      '\n',
+  );
 }
 
 const secretsFile = (dir: string): Record<string, string> =>
@@ -168,7 +174,9 @@ describe('hardening (#10) against a strict v1 server', () => {
     for (let i = 0; i < 2; i++) {
       const d = daemon(dir);
       const seen = s.requests.length;
-      await waitFor('an authenticated heartbeat', () => s.requests.slice(seen).some((r) => r.path.endsWith('/heartbeat') && r.authorization === `Bearer ${token}`));
+      await waitFor('an authenticated heartbeat', () =>
+        s.requests.slice(seen).some((r) => r.path.endsWith('/heartbeat') && r.authorization === `Bearer ${token}`),
+      );
       await stop(d.proc);
     }
     expect(s.violations).toEqual([]);

@@ -18,7 +18,9 @@ import { createRecorder, type Recorder } from './tools.js';
 
 /** Repository credentials handed out with every task; none may leak (I5). */
 export const REPO = {
-  repo_id: 'rep_1', url: 's3:https://s3.example.com/bucket', password: 'repo-pw-Zx81-secret',
+  repo_id: 'rep_1',
+  url: 's3:https://s3.example.com/bucket',
+  password: 'repo-pw-Zx81-secret',
   env: { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'aws-secret-Qy7-value' },
 };
 export const SECRETS = [REPO.password, REPO.env.AWS_SECRET_ACCESS_KEY];
@@ -58,8 +60,14 @@ export class FakeExecutor implements TaskExecutor {
     const plan = { ...this.plan };
     const tags = task.params.type === 'backup' ? task.params.tags : [];
     const entry: AuditEntry = {
-      leaseId: task.leaseId, taskId: task.taskId, tags, envKeys: ['RESTIC_PASSWORD', ...Object.keys(task.repo.env)],
-      argv: ['restic', task.type, '--json', ...tags.flatMap((t) => ['--tag', t])], startedAt: Date.now(), endedAt: null, aborted: false,
+      leaseId: task.leaseId,
+      taskId: task.taskId,
+      tags,
+      envKeys: ['RESTIC_PASSWORD', ...Object.keys(task.repo.env)],
+      argv: ['restic', task.type, '--json', ...tags.flatMap((t) => ['--tag', t])],
+      startedAt: Date.now(),
+      endedAt: null,
+      aborted: false,
     };
     this.audit.push(entry);
     this.live.add(entry);
@@ -113,7 +121,17 @@ export class FakeExecutor implements TaskExecutor {
 
 function progress(frac: number): Progress {
   const f = Math.min(1, frac);
-  return { percent: f * 100, bytesDone: Math.round(f * 1e6), totalBytes: 1e6, filesDone: Math.round(f * 100), totalFiles: 100, errorCount: 0, etaSeconds: 1, elapsedSeconds: 1, currentFiles: [] };
+  return {
+    percent: f * 100,
+    bytesDone: Math.round(f * 1e6),
+    totalBytes: 1e6,
+    filesDone: Math.round(f * 100),
+    totalFiles: 100,
+    errorCount: 0,
+    etaSeconds: 1,
+    elapsedSeconds: 1,
+    currentFiles: [],
+  };
 }
 
 function logLine(i: number, task: ValidatedTask): LogLine {
@@ -125,7 +143,12 @@ function logLine(i: number, task: ValidatedTask): LogLine {
 
 /** Fast server tunables for tests. */
 export const FAST = {
-  heartbeatIntervalS: 1, pollWaitMaxS: 2, progressIntervalS: 1, logFlushIntervalMs: 200, sweepIntervalMs: 100, commandRedeliverS: 1,
+  heartbeatIntervalS: 1,
+  pollWaitMaxS: 2,
+  progressIntervalS: 1,
+  logFlushIntervalMs: 200,
+  sweepIntervalMs: 100,
+  commandRedeliverS: 1,
 };
 
 /** One test world: orchestrator, optional fault proxy, agent state, executor. */
@@ -149,7 +172,9 @@ export interface World {
 }
 
 /** Starts the reference orchestrator (+ proxy), enrolls an agent and starts it. */
-export async function makeWorld(opts: { proxy?: boolean; record?: boolean; server?: Record<string, unknown>; log?: Logger; startAgent?: boolean; agent?: Partial<ManagedAgentOptions> } = {}): Promise<World> {
+export async function makeWorld(
+  opts: { proxy?: boolean; record?: boolean; server?: Record<string, unknown>; log?: Logger; startAgent?: boolean; agent?: Partial<ManagedAgentOptions> } = {},
+): Promise<World> {
   const dir = tempDir('rma-managed-');
   const orch = await startReferenceOrchestrator(dir, { options: { ...FAST, ...opts.server } });
   const recorder = opts.record ? await createRecorder(orch.url) : null;
@@ -163,14 +188,32 @@ export async function makeWorld(opts: { proxy?: boolean; record?: boolean; serve
   const executor = new FakeExecutor();
   let dbNow = db;
   const world: World = {
-    orch, proxy, recorder, dir, dbFile, db, secrets, executor, agentId, agent: undefined as unknown as ManagedAgent,
+    orch,
+    proxy,
+    recorder,
+    dir,
+    dbFile,
+    db,
+    secrets,
+    executor,
+    agentId,
+    agent: undefined as unknown as ManagedAgent,
     accounts: tokenAccounts(orchestratorScope(url, 'v1')),
     async startAgent(over = {}) {
       if (!dbNow.open) dbNow = openStateDb(dbFile, orchestratorMigrations);
       world.db = dbNow;
       const a = new ManagedAgent({
-        url, insecureLoopback: true, db: dbNow, secrets, executor, agentVersion: '0.1.0', startupStaggerMs: 0,
-        log: opts.log ?? silentLogger, failpoint: () => {}, ...opts.agent, ...over,
+        url,
+        insecureLoopback: true,
+        db: dbNow,
+        secrets,
+        executor,
+        agentVersion: '0.1.0',
+        startupStaggerMs: 0,
+        log: opts.log ?? silentLogger,
+        failpoint: () => {},
+        ...opts.agent,
+        ...over,
       });
       await a.start();
       world.agent = a;
@@ -204,11 +247,15 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'reje
 
 /** Waits until the task reaches one of `states` and its log is complete. */
 export async function settled(w: { orch: ReferenceOrchestrator }, taskId: string, states: string[], ms = 20_000): Promise<AdminTaskView> {
-  return until(async () => {
-    const t = await w.orch.admin.getTask(taskId);
-    const cur = t.attempts.find((a) => a.lease_id === t.current_lease_id) ?? t.attempts.at(-1);
-    return states.includes(t.state) && (!cur || cur.log.complete || cur.state === 'rejected') ? t : null;
-  }, ms, `task ${taskId} in ${states.join('|')}`);
+  return until(
+    async () => {
+      const t = await w.orch.admin.getTask(taskId);
+      const cur = t.attempts.find((a) => a.lease_id === t.current_lease_id) ?? t.attempts.at(-1);
+      return states.includes(t.state) && (!cur || cur.log.complete || cur.state === 'rejected') ? t : null;
+    },
+    ms,
+    `task ${taskId} in ${states.join('|')}`,
+  );
 }
 
 /** One restic run as the invariants see it (from the fake executor's audit trail). */
@@ -237,8 +284,11 @@ export interface InvariantWorld {
 /** The invariant view of an in-process world. */
 export function invariantView(w: World): InvariantWorld {
   return {
-    orch: w.orch, db: w.db, dbFile: w.dbFile,
-    runs: () => w.executor.audit.map((a) => ({ leaseId: a.leaseId, taskId: a.taskId, startedAt: a.startedAt, endedAt: a.endedAt, aborted: a.aborted, argv: a.argv })),
+    orch: w.orch,
+    db: w.db,
+    dbFile: w.dbFile,
+    runs: () =>
+      w.executor.audit.map((a) => ({ leaseId: a.leaseId, taskId: a.taskId, startedAt: a.startedAt, endedAt: a.endedAt, aborted: a.aborted, argv: a.argv })),
     snapshotsForTask: (id) => w.executor.snapshotsForTask(id),
   };
 }
@@ -294,10 +344,14 @@ export async function assertInvariants(world: World | InvariantWorld, taskIds: s
   }
   // I4: outbox drained; dead letters only where expected.
   if (opts.outboxEmpty !== false) {
-    await until(() => {
-      const o = new Outbox(w.db);
-      return o.pendingStatuses().length === 0 && o.pendingStreams().length === 0;
-    }, 15_000, 'outbox drained');
+    await until(
+      () => {
+        const o = new Outbox(w.db);
+        return o.pendingStatuses().length === 0 && o.pendingStreams().length === 0;
+      },
+      15_000,
+      'outbox drained',
+    );
   }
   expect(new Outbox(w.db).stats(false).dead_letters, 'dead letters').toBe(opts.deadLetters ?? 0);
   // I5: no secret in the agent DB (incl. WAL), the server's stored logs, agent output, or spawned argv. (The server's

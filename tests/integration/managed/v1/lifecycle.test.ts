@@ -25,7 +25,11 @@ describe('managed agent: token races (scenario 12)', () => {
     expect(r.status).toBe(200);
     await w.secrets.set(w.accounts.next, String(r.json.agent_token));
     await w.startAgent();
-    await until(async () => (await w!.secrets.get(w!.accounts.current)) === r.json.agent_token && (await w!.secrets.get(w!.accounts.next)) === null, 10_000, 'next promoted');
+    await until(
+      async () => (await w!.secrets.get(w!.accounts.current)) === r.json.agent_token && (await w!.secrets.get(w!.accounts.next)) === null,
+      10_000,
+      'next promoted',
+    );
     const tokens = (await w.orch.admin.getAgent(w.agentId)).tokens;
     expect(tokens.map((t) => t.state)).toEqual(['superseded', 'active']);
     const task = await backup(w);
@@ -76,11 +80,35 @@ describe('managed agent: token races (scenario 12)', () => {
 
 describe('managed agent: restic failure modes (scenario 15)', () => {
   const cases: Array<{ name: string; plan: Partial<FakeRun>; state: string; code: string | null; retried: boolean; incomplete?: boolean }> = [
-    { name: 'exit 11 → failed repo_locked (retryable) → the server retries later', plan: { outcome: 'locked', exitCode: 11 }, state: 'succeeded', code: 'repo_locked', retried: true },
-    { name: 'exit 12 → failed wrong_password, not retried', plan: { outcome: 'wrong-password', exitCode: 12 }, state: 'failed', code: 'wrong_password', retried: false },
+    {
+      name: 'exit 11 → failed repo_locked (retryable) → the server retries later',
+      plan: { outcome: 'locked', exitCode: 11 },
+      state: 'succeeded',
+      code: 'repo_locked',
+      retried: true,
+    },
+    {
+      name: 'exit 12 → failed wrong_password, not retried',
+      plan: { outcome: 'wrong-password', exitCode: 12 },
+      state: 'failed',
+      code: 'wrong_password',
+      retried: false,
+    },
     { name: 'exit 3 → succeeded incomplete', plan: { outcome: 'partial', exitCode: 3 }, state: 'succeeded', code: null, retried: false, incomplete: true },
-    { name: 'exit 10 → failed repo_not_found, not retried', plan: { outcome: 'no-repo', exitCode: 10 }, state: 'failed', code: 'repo_not_found', retried: false },
-    { name: 'watchdog (no output) → failed stalled', plan: { outcome: 'stalled', exitCode: null as unknown as number }, state: 'failed', code: 'stalled', retried: false },
+    {
+      name: 'exit 10 → failed repo_not_found, not retried',
+      plan: { outcome: 'no-repo', exitCode: 10 },
+      state: 'failed',
+      code: 'repo_not_found',
+      retried: false,
+    },
+    {
+      name: 'watchdog (no output) → failed stalled',
+      plan: { outcome: 'stalled', exitCode: null as unknown as number },
+      state: 'failed',
+      code: 'stalled',
+      retried: false,
+    },
     { name: 'unknown exit 42 → failed', plan: { outcome: 'failed', exitCode: 42 }, state: 'failed', code: 'restic_error', retried: false },
   ];
   it.each(cases)('$name', async (c) => {
@@ -103,7 +131,13 @@ describe('managed agent: restic failure modes (scenario 15)', () => {
 describe('managed agent: cancellation variants (scenario 16)', () => {
   it('cancel while offered → the claim gets 409 task_cancelled, restic never starts', async () => {
     w = await makeWorld({ proxy: true });
-    const slow = w.proxy!.addRule({ method: 'POST', path: /\/status$/, bodyMatch: (b) => b.includes('"state":"claimed"'), action: { kind: 'delay', ms: 1500 }, times: 1 });
+    const slow = w.proxy!.addRule({
+      method: 'POST',
+      path: /\/status$/,
+      bodyMatch: (b) => b.includes('"state":"claimed"'),
+      action: { kind: 'delay', ms: 1500 },
+      times: 1,
+    });
     const task = await backup(w);
     await until(() => slow.hits === 1, 10_000, 'claim in flight');
     await w.orch.admin.cancelTask(task.task_id);
@@ -201,7 +235,12 @@ describe('managed agent: shutdown, deletion, oversized logs (scenarios 20, 23, 2
   it('24: oversized logs → per-task cap → truncated; only the tail and `final` follow; a 413 halves the batch; outbox within budget; terminal arrives', async () => {
     w = await makeWorld({ record: true, server: { logMaxBytesPerTask: 20_000 }, agent: { tunables: { spool_max_bytes: 400_000, log_batch_max_lines: 200 } } });
     w.executor.plan = { durationMs: 2500, logLines: 3000 };
-    const tooBig = w.proxy!.addRule({ method: 'POST', path: '/api/v1/agent/logs', action: { kind: 'status', status: 413, body: '{"code":"payload_too_large","status":413}' }, times: 1 });
+    const tooBig = w.proxy!.addRule({
+      method: 'POST',
+      path: '/api/v1/agent/logs',
+      action: { kind: 'status', status: 413, body: '{"code":"payload_too_large","status":413}' },
+      times: 1,
+    });
     let maxSpool = 0;
     const sample = setInterval(() => (maxSpool = Math.max(maxSpool, new Outbox(w!.db).logBytes)), 50);
     const task = await backup(w);

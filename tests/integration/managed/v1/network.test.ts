@@ -69,13 +69,20 @@ describe('managed agent: network and server faults (§12.3)', () => {
     await until(async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.state === 'lost', 15_000, 'attempt 1 lost');
     w.executor.plan = { durationMs: 400, logLines: 3 };
     const b = await addAgent(w);
-    cleanups.push(async () => { await b.agent.abandon(); b.db.close(); });
+    cleanups.push(async () => {
+      await b.agent.abandon();
+      b.db.close();
+    });
     const done = await settled(w, task.task_id, ['succeeded'], 20_000);
     expect(done.attempts[1]!.agent_id).toBe(b.agentId);
     expect(w.executor.audit[0]!.aborted).toBe(false); // agent 1 cannot know yet
     cut.remove();
     await until(() => w!.executor.audit[0]!.aborted, 15_000, 'agent 1 stopped its restic');
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.reports.some((r) => r.outcome === 'superseded'), 15_000, 'late report stored as superseded');
+    await until(
+      async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.reports.some((r) => r.outcome === 'superseded'),
+      15_000,
+      'late report stored as superseded',
+    );
     const after = await w.orch.admin.getTask(task.task_id);
     expect(after.state).toBe('succeeded');
     await until(async () => (await w!.orch.admin.getLogs(task.task_id)).attempts[0]!.complete, 15_000, 'L1 log complete');
@@ -94,21 +101,32 @@ describe('managed agent: network and server faults (§12.3)', () => {
     await until(() => w!.executor.audit[0]?.endedAt, 10_000, 'agent 1 committed its snapshot');
     await until(async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.state === 'lost', 15_000, 'attempt 1 lost');
     const b = await addAgent(w);
-    cleanups.push(async () => { await b.agent.abandon(); b.db.close(); });
+    cleanups.push(async () => {
+      await b.agent.abandon();
+      b.db.close();
+    });
     const done = await settled(w, task.task_id, ['succeeded'], 20_000);
     const snap = w.executor.snapshotsForTask(task.task_id)[0]!;
     expect(done.attempts[1]!.params).toMatchObject({ reconcile_tag: `task=${task.task_id}` });
     expect(JSON.stringify(done.attempts[1]!.status)).toContain(snap);
     expect(w.executor.audit).toHaveLength(1);
     cut.remove();
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.reports.some((r) => r.state === 'succeeded' && r.outcome === 'superseded'), 15_000, 'late L1 result stored');
+    await until(
+      async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.reports.some((r) => r.state === 'succeeded' && r.outcome === 'superseded'),
+      15_000,
+      'late L1 result stored',
+    );
     expect((await w.orch.admin.getTask(task.task_id)).state).toBe('succeeded');
     await until(async () => (await w!.orch.admin.getLogs(task.task_id)).attempts[0]!.complete, 15_000, 'L1 log complete');
     await assertInvariants(w, [task.task_id]);
   });
 
   it('scenario 5: partition (server up) → agent offline on the server, lease unknown; spool budget → gap marker; heal → rate-limited drain, polls resume at once', async () => {
-    w = await makeWorld({ record: true, server: { leaseTtlS: 3, failoverGraceS: 0 }, agent: { tunables: { spool_max_bytes: 30_000, log_batch_max_lines: 20 } } });
+    w = await makeWorld({
+      record: true,
+      server: { leaseTtlS: 3, failoverGraceS: 0 },
+      agent: { tunables: { spool_max_bytes: 30_000, log_batch_max_lines: 20 } },
+    });
     w.executor.plan = { durationMs: 9000, logLines: 1800 };
     const task = await backup(w, { lost_after_s: 120 });
     await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running');
@@ -122,7 +140,9 @@ describe('managed agent: network and server faults (§12.3)', () => {
     const done = await settled(w, task.task_id, ['succeeded'], 30_000);
     expect(done.attempts).toHaveLength(1);
     // Drain ≤ drain_max_rps (5/s): no 1 s window holds more than 5 outbox requests (+1 for window edges).
-    const sends = w.recorder!.log.filter((r) => r.t >= healedAt && r.method === 'POST' && (r.path.endsWith('/status') || r.path.endsWith('/logs'))).map((r) => r.t);
+    const sends = w
+      .recorder!.log.filter((r) => r.t >= healedAt && r.method === 'POST' && (r.path.endsWith('/status') || r.path.endsWith('/logs')))
+      .map((r) => r.t);
     expect(sends.length).toBeGreaterThan(3);
     for (const t0 of sends) expect(sends.filter((t) => t >= t0 && t < t0 + 1000).length).toBeLessThanOrEqual(6);
     const entries = (await w.orch.admin.getLogs(task.task_id)).attempts[0]!.entries;
@@ -150,7 +170,10 @@ describe('managed agent: network and server faults (§12.3)', () => {
     const [l1, l2] = done.attempts;
     expect(l1!.state).toBe('offer_expired');
     // L1 is dropped unstarted: by the retried claim's 409 or by the heartbeat's `stop` for the expired offer.
-    expect(w.proxy!.log.filter((e) => e.path.endsWith('/status') && e.body.includes(l1!.lease_id)).map((e) => e.status), 'claims of L1').not.toContain(200);
+    expect(
+      w.proxy!.log.filter((e) => e.path.endsWith('/status') && e.body.includes(l1!.lease_id)).map((e) => e.status),
+      'claims of L1',
+    ).not.toContain(200);
     expect(w.executor.audit.map((a) => a.leaseId)).toEqual([l2!.lease_id]);
     await assertInvariants(w, [task.task_id]);
   });
@@ -164,7 +187,10 @@ describe('managed agent: network and server faults (§12.3)', () => {
     const lease = done.attempts[0]!.lease_id;
     expect(w.recorder!.log.filter((r) => r.path.endsWith('/tasks') && r.res.includes(lease)).length).toBeGreaterThanOrEqual(2);
     expect(w.executor.audit).toHaveLength(1);
-    expect(log.lines.filter((l) => l.startsWith('error')), 'errors logged').toEqual([]);
+    expect(
+      log.lines.filter((l) => l.startsWith('error')),
+      'errors logged',
+    ).toEqual([]);
     await assertInvariants(w, [task.task_id]);
   });
 
@@ -172,14 +198,19 @@ describe('managed agent: network and server faults (§12.3)', () => {
     w = await makeWorld({ proxy: true });
     w.executor.plan = { durationMs: 1500, logLines: 3 };
     const b = await addAgent(w, { url: w.proxy!.url });
-    cleanups.push(async () => { await b.agent.abandon(); b.db.close(); });
+    cleanups.push(async () => {
+      await b.agent.abandon();
+      b.db.close();
+    });
     const task = await backup(w);
     await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'A running');
     // The bug: a second live offer of the same task, to B.
     const db = new Database(w.orch.dbFile);
     const now = Date.now();
-    db.prepare(`INSERT INTO leases (id, task_id, agent_id, attempt, state, offered_at, offer_expires_at, params_json)
-      VALUES ('lse_BUGGY0000000000000000001', ?, ?, 1, 'offered', ?, ?, '{"paths":["/data"]}')`).run(task.task_id, b.agentId, now, now + 60_000);
+    db.prepare(
+      `INSERT INTO leases (id, task_id, agent_id, attempt, state, offered_at, offer_expires_at, params_json)
+      VALUES ('lse_BUGGY0000000000000000001', ?, ?, 1, 'offered', ?, ?, '{"paths":["/data"]}')`,
+    ).run(task.task_id, b.agentId, now, now + 60_000);
     db.close();
     await until(() => w!.proxy!.log.some((e) => e.body.includes('lse_BUGGY') && e.path.endsWith('/status') && e.status === 409), 10_000, "B's claim refused");
     await settled(w, task.task_id, ['succeeded'], 20_000);
@@ -200,7 +231,8 @@ describe('managed agent: network and server faults (§12.3)', () => {
     expect(hold.hits).toBeGreaterThanOrEqual(1);
     const lease = done.attempts[0]!.lease_id;
     const token = (await w.secrets.get(w.accounts.current))!;
-    const post = (doc: Record<string, unknown>) => agentCall(w!.orch.url, token, 'POST', `/tasks/${task.task_id}/status`, doc, { 'idempotency-key': `st:${lease}:${String(doc.status_seq)}` });
+    const post = (doc: Record<string, unknown>) =>
+      agentCall(w!.orch.url, token, 'POST', `/tasks/${task.task_id}/status`, doc, { 'idempotency-key': `st:${lease}:${String(doc.status_seq)}` });
     const seq3 = JSON.parse(w.proxy!.log.find((e) => e.fault === 'drop_request' && e.body.includes('"status_seq":3,'))!.body) as Record<string, unknown>;
     const terminal = JSON.parse(w.proxy!.log.filter((e) => e.body.includes('"state":"succeeded"')).at(-1)!.body) as Record<string, unknown>;
     expect((await post(seq3)).json).toMatchObject({ stale: true, applied: false });

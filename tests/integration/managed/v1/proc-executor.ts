@@ -35,11 +35,28 @@ export { alive, processStartTime };
 /** Reads a JSONL file (missing = empty). */
 export function readJsonl<T>(file: string): T[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 }
 
 const exitOutcome = (code: number | null): ExecutionResult['outcome'] =>
-  code === 0 ? 'success' : code === 3 ? 'partial' : code === 10 ? 'no-repo' : code === 11 ? 'locked' : code === 12 ? 'wrong-password' : code === 130 ? 'cancelled' : code === null ? 'killed' : 'failed';
+  code === 0
+    ? 'success'
+    : code === 3
+      ? 'partial'
+      : code === 10
+        ? 'no-repo'
+        : code === 11
+          ? 'locked'
+          : code === 12
+            ? 'wrong-password'
+            : code === 130
+              ? 'cancelled'
+              : code === null
+                ? 'killed'
+                : 'failed';
 
 /**
  * A TaskExecutor that runs the fake restic as a real detached child process (its own process group), so a
@@ -61,9 +78,17 @@ export class ProcExecutor implements TaskExecutor {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        PATH: process.env.PATH ?? '', FAKE_RESTIC_DIR: this.dir, FAKE_LEASE: task.leaseId, FAKE_TASK: task.taskId,
-        FAKE_DURATION_MS: String(plan.durationMs), FAKE_LINES: String(plan.lines), FAKE_EXIT: String(plan.exitCode), FAKE_SIGINT: plan.sigint,
-        RESTIC_REPOSITORY: task.repo.url, RESTIC_PASSWORD: task.repo.password, ...task.repo.env,
+        PATH: process.env.PATH ?? '',
+        FAKE_RESTIC_DIR: this.dir,
+        FAKE_LEASE: task.leaseId,
+        FAKE_TASK: task.taskId,
+        FAKE_DURATION_MS: String(plan.durationMs),
+        FAKE_LINES: String(plan.lines),
+        FAKE_EXIT: String(plan.exitCode),
+        FAKE_SIGINT: plan.sigint,
+        RESTIC_REPOSITORY: task.repo.url,
+        RESTIC_PASSWORD: task.repo.password,
+        ...task.repo.env,
       },
     });
     const pid = child.pid!;
@@ -80,7 +105,17 @@ export class ProcExecutor implements TaskExecutor {
         if (m.message_type === 'summary') snapshotId = m.snapshot_id ?? null;
         if (m.message_type === 'status') {
           const f = m.percent_done ?? 0;
-          ctl.onProgress({ percent: f * 100, bytesDone: f * 1e6, totalBytes: 1e6, filesDone: Math.round(f * 100), totalFiles: 100, errorCount: 0, etaSeconds: 1, elapsedSeconds: 1, currentFiles: [] });
+          ctl.onProgress({
+            percent: f * 100,
+            bytesDone: f * 1e6,
+            totalBytes: 1e6,
+            filesDone: Math.round(f * 100),
+            totalFiles: 100,
+            errorCount: 0,
+            etaSeconds: 1,
+            elapsedSeconds: 1,
+            currentFiles: [],
+          });
         }
       }
     });
@@ -97,11 +132,15 @@ export class ProcExecutor implements TaskExecutor {
     const onAbort = () => {
       try {
         process.kill(-pid, 'SIGINT');
-      } catch { /* already gone */ }
+      } catch {
+        /* already gone */
+      }
       killTimer = setTimeout(() => {
         try {
           process.kill(-pid, 'SIGKILL');
-        } catch { /* already gone */ }
+        } catch {
+          /* already gone */
+        }
       }, task.cancelGraceS * 1000);
     };
     ctl.signal.addEventListener('abort', onAbort, { once: true });
@@ -110,7 +149,13 @@ export class ProcExecutor implements TaskExecutor {
         if (killTimer) clearTimeout(killTimer);
         ctl.signal.removeEventListener('abort', onAbort);
         const outcome = exitOutcome(code);
-        resolve({ outcome, exitCode: code, message: `restic exited ${code ?? 'by signal'}`, snapshotId: outcome === 'success' || outcome === 'partial' ? snapshotId : null, stats: null });
+        resolve({
+          outcome,
+          exitCode: code,
+          message: `restic exited ${code ?? 'by signal'}`,
+          snapshotId: outcome === 'success' || outcome === 'partial' ? snapshotId : null,
+          stats: null,
+        });
       });
     });
   }
@@ -125,13 +170,17 @@ export class ProcExecutor implements TaskExecutor {
     if (!alive(pid) || (startTime !== null && processStartTime(pid) !== startTime)) return;
     try {
       process.kill(-pid, 'SIGINT');
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
     const end = Date.now() + graceMs;
     while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     if (alive(pid)) {
       try {
         process.kill(-pid, 'SIGKILL');
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
   }
 }

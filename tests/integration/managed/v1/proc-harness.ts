@@ -62,21 +62,42 @@ export async function makeProcWorld(opts: { server?: Record<string, unknown>; pr
   const secretsFile = join(dir, 'agent', 'secrets.json');
   const db: StateDb = openStateDb(dbFile, orchestratorMigrations);
   const et = await orch.admin.createEnrollmentToken({});
-  const { agentId } = await enroll({ url, enrollmentToken: et.token, insecureLoopback: true, secrets: new FileSecretStore(secretsFile), db, agentVersion: '0.1.0', hostname: 'proc-host' });
+  const { agentId } = await enroll({
+    url,
+    enrollmentToken: et.token,
+    insecureLoopback: true,
+    secrets: new FileSecretStore(secretsFile),
+    db,
+    agentVersion: '0.1.0',
+    hostname: 'proc-host',
+  });
   const children: ChildAgent[] = [];
   const audit = () => readJsonl<ProcAuditEvent>(join(fakeDir, 'audit.jsonl'));
   const world: ProcWorld = {
-    dir, fakeDir, proxy, agentId, secretsFile, children, orch, db, dbFile,
+    dir,
+    fakeDir,
+    proxy,
+    agentId,
+    secretsFile,
+    children,
+    orch,
+    db,
+    dbFile,
     setPlan: (plan) => writeFileSync(join(fakeDir, 'plan.json'), JSON.stringify(plan)),
     audit,
     runs(): RunView[] {
       const ev = audit();
-      return ev.filter((e) => e.ev === 'start').map((s) => {
-        const end = ev.find((e) => e.ev === 'end' && e.pid === s.pid);
-        return { leaseId: s.lease, taskId: s.task, startedAt: s.t, endedAt: end?.t ?? null, aborted: end?.aborted ?? true, argv: s.argv ?? [] };
-      });
+      return ev
+        .filter((e) => e.ev === 'start')
+        .map((s) => {
+          const end = ev.find((e) => e.ev === 'end' && e.pid === s.pid);
+          return { leaseId: s.lease, taskId: s.task, startedAt: s.t, endedAt: end?.t ?? null, aborted: end?.aborted ?? true, argv: s.argv ?? [] };
+        });
     },
-    snapshotsForTask: (id) => readJsonl<{ id: string; tags: string[] }>(join(fakeDir, 'snapshots.jsonl')).filter((s) => s.tags.includes(`task=${id}`)).map((s) => s.id),
+    snapshotsForTask: (id) =>
+      readJsonl<{ id: string; tags: string[] }>(join(fakeDir, 'snapshots.jsonl'))
+        .filter((s) => s.tags.includes(`task=${id}`))
+        .map((s) => s.id),
     texts: () => children.map((c) => c.stderr()),
     async spawnAgent(o = {}) {
       const cfg = { url, dbFile, secretsFile, fakeDir, tunables: o.tunables, clockOffsetMs: o.clockOffsetMs, agentVersion: o.agentVersion, graceMs: o.graceMs };
@@ -88,7 +109,9 @@ export async function makeProcWorld(opts: { server?: Record<string, unknown>; pr
       proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
       const child: ChildAgent = {
-        proc, exited, stderr: () => err,
+        proc,
+        exited,
+        stderr: () => err,
         setClockOffset: (ms) => proc.send({ clockOffsetMs: ms }),
       };
       children.push(child);
@@ -102,7 +125,13 @@ export async function makeProcWorld(opts: { server?: Record<string, unknown>; pr
       for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
       await Promise.all(children.map((c) => c.exited));
       // Orphaned fake restic processes of a crashed agent.
-      for (const r of world.runs()) if (r.endedAt === null) try { process.kill(-audit().find((e) => e.lease === r.leaseId)!.pid, 'SIGKILL'); } catch { /* gone */ }
+      for (const r of world.runs())
+        if (r.endedAt === null)
+          try {
+            process.kill(-audit().find((e) => e.lease === r.leaseId)!.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
       await proxy?.close();
       await orch.stop();
       if (db.open) db.close();

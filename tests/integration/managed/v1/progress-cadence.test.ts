@@ -17,8 +17,8 @@ describe('progress reporting cadence', () => {
     w.executor.plan = { durationMs: 7_000, logLines: 3 };
     const task = await w.orch.admin.createTask(w.agentId, 'backup', { paths: ['/data'] }, { repo: REPO });
     await settled(w, task.task_id, ['succeeded'], 30_000);
-    const reports = w.recorder!.log
-      .filter((r) => r.path === `/api/v1/agent/tasks/${task.task_id}/status` && r.status === 200)
+    const reports = w
+      .recorder!.log.filter((r) => r.path === `/api/v1/agent/tasks/${task.task_id}/status` && r.status === 200)
       .map((r) => ({ t: r.t, state: (JSON.parse(r.req) as { state: string; status_seq: number }).state }));
     const states = reports.map((r) => r.state);
     expect(states[0]).toBe('claimed');

@@ -16,7 +16,11 @@ const CHILD = fileURLToPath(new URL('./core-child.ts', import.meta.url));
 const run = promisify(execFile);
 const bin = resticBins().at(-1)!;
 
-interface Child { exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; stderr(): string; kill(): void }
+interface Child {
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+  kill(): void;
+}
 const children: Child[] = [];
 let orch: ReferenceOrchestrator | undefined;
 let db: StateDb | undefined;
@@ -47,7 +51,9 @@ async function spawnCore(configPath: string, dataDir: string, failpoints: string
 
 /** Snapshots in the real repository carrying `tag`. */
 async function snapshots(repo: string, tag: string): Promise<Array<{ id: string; tags: string[]; paths: string[] }>> {
-  const { stdout } = await run(bin.path, ['snapshots', '--json', '--tag', tag], { env: { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: REPO.password } });
+  const { stdout } = await run(bin.path, ['snapshots', '--json', '--tag', tag], {
+    env: { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: REPO.password },
+  });
   return JSON.parse(stdout) as Array<{ id: string; tags: string[]; paths: string[] }>;
 }
 
@@ -100,13 +106,23 @@ describe(`managed mode end to end: the real agent core and ${bin.label}`, () => 
     const t3 = await orch.admin.createTask(agentId!, 'backup', { paths: [src] }, { repo: { ...repoSpec.repo, password: 'not-the-password' } });
     const d3 = await settled({ orch }, t3.task_id, ['failed'], 60_000);
     expect(d3.attempts).toHaveLength(1);
-    expect((d3.attempts[0]!.status as { result: { exit_code: number; error: { code: string; retryable: boolean } } }).result).toMatchObject({ exit_code: 12, error: { code: 'wrong_password', retryable: false } });
+    expect((d3.attempts[0]!.status as { result: { exit_code: number; error: { code: string; retryable: boolean } } }).result).toMatchObject({
+      exit_code: 12,
+      error: { code: 'wrong_password', retryable: false },
+    });
 
     db = openStateDb(join(dataDir, 'state.db'), orchestratorMigrations);
     const dbFile = join(dataDir, 'state.db');
-    await assertInvariants({
-      orch, db, dbFile, runs: () => [], texts: () => [first.stderr(), crashing.stderr(), again.stderr()],
-      snapshotsForTask: () => [],
-    }, [t1.task_id, t2.task_id, t3.task_id]);
+    await assertInvariants(
+      {
+        orch,
+        db,
+        dbFile,
+        runs: () => [],
+        texts: () => [first.stderr(), crashing.stderr(), again.stderr()],
+        snapshotsForTask: () => [],
+      },
+      [t1.task_id, t2.task_id, t3.task_id],
+    );
   }, 150_000);
 });

@@ -38,16 +38,26 @@ export async function createRecorder(target: string): Promise<Recorder> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const up = httpRequest({ hostname: to.hostname, port: to.port, method: req.method, path: req.url, headers: { ...req.headers, host: to.host } }, (upRes) => {
-        const out: Buffer[] = [];
-        upRes.on('data', (c: Buffer) => out.push(c));
-        upRes.on('end', () => {
-          const payload = Buffer.concat(out);
-          log.push({ t: Date.now(), method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, req: (req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8'), status: upRes.statusCode ?? 0, res: payload.toString('utf8') });
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          res.end(payload);
-        });
-      });
+      const up = httpRequest(
+        { hostname: to.hostname, port: to.port, method: req.method, path: req.url, headers: { ...req.headers, host: to.host } },
+        (upRes) => {
+          const out: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => out.push(c));
+          upRes.on('end', () => {
+            const payload = Buffer.concat(out);
+            log.push({
+              t: Date.now(),
+              method: req.method ?? 'GET',
+              path: (req.url ?? '/').split('?')[0]!,
+              req: (req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8'),
+              status: upRes.statusCode ?? 0,
+              res: payload.toString('utf8'),
+            });
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            res.end(payload);
+          });
+        },
+      );
       up.on('error', () => {
         res.writeHead(502, { 'content-type': 'text/plain' });
         res.end('upstream unreachable');
@@ -60,10 +70,11 @@ export async function createRecorder(target: string): Promise<Recorder> {
   return {
     url: `http://127.0.0.1:${port}`,
     log,
-    close: () => new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -76,19 +87,39 @@ export function captureLog(): Logger & { lines: string[] } {
 }
 
 /** A second agent (own state DB and key store) on the same orchestrator and fake repository as `w`. */
-export async function addAgent(w: World, opts: { url?: string; over?: Partial<ManagedAgentOptions> } = {}): Promise<{ agent: ManagedAgent; db: StateDb; agentId: string; secrets: MemorySecretStore }> {
+export async function addAgent(
+  w: World,
+  opts: { url?: string; over?: Partial<ManagedAgentOptions> } = {},
+): Promise<{ agent: ManagedAgent; db: StateDb; agentId: string; secrets: MemorySecretStore }> {
   const url = opts.url ?? w.orch.url;
   const db = openStateDb(join(tempDir('rma-agent2-'), 'state.db'), orchestratorMigrations);
   const secrets = new MemorySecretStore();
   const et = await w.orch.admin.createEnrollmentToken({});
   const { agentId } = await enroll({ url, enrollmentToken: et.token, insecureLoopback: true, secrets, db, agentVersion: '0.1.0', hostname: 'second-host' });
-  const agent = new ManagedAgent({ url, insecureLoopback: true, db, secrets, executor: w.executor, agentVersion: '0.1.0', startupStaggerMs: 0, failpoint: () => {}, ...opts.over });
+  const agent = new ManagedAgent({
+    url,
+    insecureLoopback: true,
+    db,
+    secrets,
+    executor: w.executor,
+    agentVersion: '0.1.0',
+    startupStaggerMs: 0,
+    failpoint: () => {},
+    ...opts.over,
+  });
   await agent.start();
   return { agent, db, agentId, secrets };
 }
 
 /** A raw authenticated call to the agent API (replays, stolen tokens). */
-export async function agentCall(base: string, token: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function agentCall(
+  base: string,
+  token: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await request(`${base}/api/v1/agent${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },

@@ -13,7 +13,10 @@ afterEach(async () => {
 async function setup(opts: ConstructorParameters<typeof RmApiClient>[0] extends infer O ? Partial<O> : never = {}) {
   const server = await FakeResticMonitorServer.start({ token: 'tok-123456' });
   const api = new RmApiClient({ baseUrl: server.url, secrets: memorySecrets({ [rmTokenAccount(server.url)]: 'tok-123456' }), insecureLoopback: true, ...opts });
-  cleanup.push(() => server.close(), () => api.close());
+  cleanup.push(
+    () => server.close(),
+    () => api.close(),
+  );
   return { server, api };
 }
 
@@ -42,15 +45,31 @@ describe('RmApiClient against the fake server', () => {
 
   it('supports HTTP Basic with user:password from the secret store', async () => {
     const server = await FakeResticMonitorServer.start({ basic: { username: 'admin', password: 'p:w' } });
-    const api = new RmApiClient({ baseUrl: server.url, secrets: memorySecrets({ creds: 'admin:p:w' }), auth: { scheme: 'basic', account: 'creds' }, insecureLoopback: true });
-    cleanup.push(() => server.close(), () => api.close());
+    const api = new RmApiClient({
+      baseUrl: server.url,
+      secrets: memorySecrets({ creds: 'admin:p:w' }),
+      auth: { scheme: 'basic', account: 'creds' },
+      insecureLoopback: true,
+    });
+    cleanup.push(
+      () => server.close(),
+      () => api.close(),
+    );
     expect((await api.register(reg)).created).toBe(true);
   });
 
   it('heartbeat: 404 JSON → agentNotFound; ok → the server interval', async () => {
     const { server, api } = await setup();
     const { agentId } = await api.register(reg);
-    expect(await api.heartbeat(agentId, { version: '1', os: 'linux', uptimeSeconds: 5, lastBackupStatus: 'none', disks: [{ mountPath: '/', freeBytes: 1, totalBytes: 2 }] })).toEqual({ nextTaskCheckAfterSeconds: 30 });
+    expect(
+      await api.heartbeat(agentId, {
+        version: '1',
+        os: 'linux',
+        uptimeSeconds: 5,
+        lastBackupStatus: 'none',
+        disks: [{ mountPath: '/', freeBytes: 1, totalBytes: 2 }],
+      }),
+    ).toEqual({ nextTaskCheckAfterSeconds: 30 });
     expect(server.agents.get(agentId)).toMatchObject({ uptimeSeconds: 5, lastBackupStatus: 'none', heartbeats: 1 });
     server.loseAgents();
     const e = (await api.heartbeat(agentId, { version: '1', os: 'linux' }).catch((x: unknown) => x)) as RmHttpError;

@@ -9,7 +9,22 @@ import { openStateDb } from '../../../../src/main/core/state/db.js';
 const T = { id: '7d1f0c52-1111-4222-8333-444455556666', policyId: '0a1b2c3d-1111-4222-8333-444455556666', type: 'backup' as const };
 
 function row(state: RmTaskRow['state'], attempt: number, resultStatus: RmTaskRow['resultStatus'] = null): RmTaskRow {
-  return { taskId: T.id, attempt, policyId: T.policyId, taskType: 'backup', task: null, state, notBefore: null, acked: false, claimedAt: 0, startedAt: null, finishedAt: null, resultStatus, snapshotId: null, message: null };
+  return {
+    taskId: T.id,
+    attempt,
+    policyId: T.policyId,
+    taskType: 'backup',
+    task: null,
+    state,
+    notBefore: null,
+    acked: false,
+    claimedAt: 0,
+    startedAt: null,
+    finishedAt: null,
+    resultStatus,
+    snapshotId: null,
+    message: null,
+  };
 }
 
 describe('decideIngest (dedupe)', () => {
@@ -32,13 +47,24 @@ describe('buildResult', () => {
   const ok = { outcome: 'success' as const, exitCode: 0, message: 'ok', snapshotId: 'abcd1234', stats: null };
   it('spells statuses as the server expects, integer duration, policyId always', () => {
     const r = buildResult(T, ok, 12_600, 'log text');
-    expect(r).toEqual({ taskId: T.id, policyId: T.policyId, taskType: 'backup', status: 'success', durationSeconds: 13, log: 'log text', snapshotId: 'abcd1234' });
+    expect(r).toEqual({
+      taskId: T.id,
+      policyId: T.policyId,
+      taskType: 'backup',
+      status: 'success',
+      durationSeconds: 13,
+      log: 'log text',
+      snapshotId: 'abcd1234',
+    });
     const f = buildResult(T, { ...ok, outcome: 'failed', exitCode: 1, snapshotId: null, message: 'Fatal: boom' }, 400, '');
     expect(f).toMatchObject({ status: 'failed', durationSeconds: 0, errorMessage: 'Fatal: boom', policyId: T.policyId });
     expect(f).not.toHaveProperty('log');
   });
   it('maps a partial backup to success and steers retryability with prefixes', () => {
-    expect(buildResult(T, { ...ok, outcome: 'partial', exitCode: 3, message: '2 files unreadable' }, 0, '')).toMatchObject({ status: 'success', errorMessage: 'partial: 2 files unreadable' });
+    expect(buildResult(T, { ...ok, outcome: 'partial', exitCode: 3, message: '2 files unreadable' }, 0, '')).toMatchObject({
+      status: 'success',
+      errorMessage: 'partial: 2 files unreadable',
+    });
     expect(buildResult(T, { ...ok, outcome: 'wrong-password', message: 'Wrong repository password' }, 0, '').errorMessage).toMatch(/^authentication failed/);
     expect(buildResult(T, { ...ok, outcome: 'no-repo', message: 'Repository not found' }, 0, '').errorMessage).toMatch(/^invalid repository/);
     expect(buildResult(T, { ...ok, outcome: 'locked', message: 'locked' }, 0, '').errorMessage).toMatch(/temporarily unavailable/);
@@ -51,7 +77,14 @@ describe('buildResult', () => {
 
 describe('ingestTasks', () => {
   const wire = (id: string, over: Record<string, unknown> = {}) => ({
-    id, policy_id: T.policyId, task_type: 'check', repository: '/srv/r', retry_count: 0, max_retries: 3, created_at: '2025-01-01T00:00:00Z', ...over,
+    id,
+    policy_id: T.policyId,
+    task_type: 'check',
+    repository: '/srv/r',
+    retry_count: 0,
+    max_retries: 3,
+    created_at: '2025-01-01T00:00:00Z',
+    ...over,
   });
   const id2 = '8d1f0c52-1111-4222-8333-444455556666';
 
@@ -59,7 +92,12 @@ describe('ingestTasks', () => {
     const store = new RmStore(openStateDb(':memory:', rmMigrations));
     const s = ingestTasks(store, [wire(T.id), wire(T.id), wire(id2)], 1000, silentLogger);
     expect(s).toEqual({ claimed: 2, duplicates: 1, rereported: 0, rejected: 0 });
-    expect(store.claimed().map((r) => r.taskId).sort()).toEqual([T.id, id2].sort());
+    expect(
+      store
+        .claimed()
+        .map((r) => r.taskId)
+        .sort(),
+    ).toEqual([T.id, id2].sort());
   });
 
   it('reports invalid tasks as failed right away (outbox), once', () => {
@@ -75,7 +113,11 @@ describe('ingestTasks', () => {
   it('re-reports a delivered success instead of running it again; runs a retry after a delivered failure', () => {
     const store = new RmStore(openStateDb(':memory:', rmMigrations));
     ingestTasks(store, [wire(T.id)], 1000, silentLogger);
-    store.finish({ taskId: T.id, attempt: 0, policyId: T.policyId, taskType: 'check' }, { taskId: T.id, policyId: T.policyId, taskType: 'check', status: 'success', durationSeconds: 1 }, 2000);
+    store.finish(
+      { taskId: T.id, attempt: 0, policyId: T.policyId, taskType: 'check' },
+      { taskId: T.id, policyId: T.policyId, taskType: 'check', status: 'success', durationSeconds: 1 },
+      2000,
+    );
     const first = store.outboxDue(3000)[0];
     if (!first) throw new Error('no outbox row');
     store.delivered(first.id, T.id, 0);
@@ -83,7 +125,11 @@ describe('ingestTasks', () => {
     expect(store.claimed()).toHaveLength(0);
     expect(store.outboxDue(5000)[0]?.body.status).toBe('success');
 
-    store.finish({ taskId: id2, attempt: 0, policyId: T.policyId, taskType: 'check' }, { taskId: id2, policyId: T.policyId, taskType: 'check', status: 'failed', durationSeconds: 1, errorMessage: 'x' }, 6000);
+    store.finish(
+      { taskId: id2, attempt: 0, policyId: T.policyId, taskType: 'check' },
+      { taskId: id2, policyId: T.policyId, taskType: 'check', status: 'failed', durationSeconds: 1, errorMessage: 'x' },
+      6000,
+    );
     // The result's 200 was lost, yet the server applied it and hands out attempt 1: the queued copy is dropped.
     expect(ingestTasks(store, [wire(id2, { retry_count: 1 })], 7000, silentLogger).claimed).toBe(1);
     expect(store.outboxDue(8000).filter((r) => r.taskId === id2)).toHaveLength(0);

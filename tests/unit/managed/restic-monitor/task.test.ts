@@ -105,7 +105,15 @@ describe('repository strings', () => {
   });
 
   it('picks the one configured repository, refusing ambiguity', () => {
-    const repo = (name: string, url: string): RepositoryConfig => ({ name, url, password: { kind: 'keyring', account: name }, env: {}, secretEnv: [], check: null, prune: null });
+    const repo = (name: string, url: string): RepositoryConfig => ({
+      name,
+      url,
+      password: { kind: 'keyring', account: name },
+      env: {},
+      secretEnv: [],
+      check: null,
+      prune: null,
+    });
     const repos = { a: repo('a', 'rest:https://u:p@rs.example/a'), b: repo('b', 's3:https://minio/bkt/h') };
     expect(matchRepository(repos, 'https://rs.example/a')?.name).toBe('a');
     expect(matchRepository(repos, 's3:s3.amazonaws.com/bkt/h')?.name).toBe('b');

@@ -12,8 +12,11 @@ async function setup(handler: Parameters<typeof startFakeServer>[0]) {
   const srv = await startFakeServer(handler);
   servers.push(srv);
   const client = new OrchestratorClient({
-    url: srv.url, insecureLoopback: true, token: () => 'bka_testtoken_1234567890',
-    agentId: () => 'agt_1', identity: { agentVersion: '0.1.0', resticVersion: '0.17.3', bootId: 'boot-1' },
+    url: srv.url,
+    insecureLoopback: true,
+    token: () => 'bka_testtoken_1234567890',
+    agentId: () => 'agt_1',
+    identity: { agentVersion: '0.1.0', resticVersion: '0.17.3', bootId: 'boot-1' },
   });
   return { srv, client };
 }
@@ -50,10 +53,31 @@ describe('OrchestratorClient', () => {
   });
 
   it.each([
-    ['HTML with 200', (res: ServerResponse) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html>proxy</html>'); }, /not JSON/],
-    ['malformed JSON', (res: ServerResponse) => { res.writeHead(200); res.end('{"ack_seq": '); }, /not JSON/],
+    [
+      'HTML with 200',
+      (res: ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html>proxy</html>');
+      },
+      /not JSON/,
+    ],
+    [
+      'malformed JSON',
+      (res: ServerResponse) => {
+        res.writeHead(200);
+        res.end('{"ack_seq": ');
+      },
+      /not JSON/,
+    ],
     ['wrong types', (res: ServerResponse) => json(res, 200, { ack_seq: 'ten' }), /ack_seq/],
-    ['huge body', (res: ServerResponse) => { res.writeHead(200); res.end('[' + '1,'.repeat(1_000_000) + '1]'); }, /larger than/],
+    [
+      'huge body',
+      (res: ServerResponse) => {
+        res.writeHead(200);
+        res.end('[' + '1,'.repeat(1_000_000) + '1]');
+      },
+      /larger than/,
+    ],
     ['500', (res: ServerResponse) => json(res, 500, { code: 'boom' }), /500/],
   ])('treats %s as a transient error, never a crash', async (_name, answer, msg) => {
     const { client } = await setup((_req, res) => answer(res));
@@ -86,13 +110,18 @@ describe('OrchestratorClient', () => {
   });
 
   it('treats 204 from the long-poll as "nothing to do" and times out at wait + 10 s', async () => {
-    const { srv, client } = await setup((_req, res) => { res.writeHead(204); res.end(); });
+    const { srv, client } = await setup((_req, res) => {
+      res.writeHead(204);
+      res.end();
+    });
     const r = await client.poll(0, 1);
     expect(r.ok && r.status).toBe(204);
     expect(srv.seen[0]!.path).toBe('/api/v1/agent/tasks?wait=0&capacity=1');
   });
 
   it('refuses plain http to a loopback address without insecureLoopback', () => {
-    expect(() => new OrchestratorClient({ url: 'http://127.0.0.1:1', token: () => null, identity: { agentVersion: '1', resticVersion: null, bootId: 'b' } })).toThrow(/insecure_loopback/);
+    expect(
+      () => new OrchestratorClient({ url: 'http://127.0.0.1:1', token: () => null, identity: { agentVersion: '1', resticVersion: null, bootId: 'b' } }),
+    ).toThrow(/insecure_loopback/);
   });
 });

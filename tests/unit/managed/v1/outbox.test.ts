@@ -8,8 +8,17 @@ function fresh() {
 }
 
 const row = (lease: string) => ({
-  lease_id: lease, task_id: `tsk_${lease}`, attempt: 1, type: 'backup', state: 'claimed', claim_acked: 0,
-  status_seq: 1, log_seq: 0, claimed_at: null, cancel_grace_s: 60, params_json: '{}',
+  lease_id: lease,
+  task_id: `tsk_${lease}`,
+  attempt: 1,
+  type: 'backup',
+  state: 'claimed',
+  claim_acked: 0,
+  status_seq: 1,
+  log_seq: 0,
+  claimed_at: null,
+  cancel_grace_s: 60,
+  params_json: '{}',
 });
 
 describe('Outbox', () => {
@@ -34,7 +43,10 @@ describe('Outbox', () => {
     o.putStatus('B', 'tsk_B', { status_seq: 2, state: 'succeeded' });
     o.putStatus('B', 'tsk_B', { status_seq: 3, state: 'running' }); // must not replace the terminal
     const rows = o.pendingStatuses();
-    expect(rows.map((r) => [r.lease_id, r.status_seq, r.state])).toEqual([['B', 2, 'succeeded'], ['A', 3, 'running']]);
+    expect(rows.map((r) => [r.lease_id, r.status_seq, r.state])).toEqual([
+      ['B', 2, 'succeeded'],
+      ['A', 3, 'running'],
+    ]);
   });
 
   it('deletes on ack only if no newer snapshot replaced the sent one', () => {

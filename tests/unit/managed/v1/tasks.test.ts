@@ -3,9 +3,15 @@ import { redact } from '../../../../src/main/core/log/redact.js';
 import { mapOutcome, paramsWithoutSecrets, validateOffer } from '../../../../src/main/core/managed/v1/tasks.js';
 
 const offer = (over: Record<string, unknown> = {}, params: Record<string, unknown> = { paths: ['/home/a'] }) => ({
-  task_id: 'tsk_01', lease_id: 'lse_01', type: 'backup', attempt: 1, offer_expires_in_s: 60, lease_ttl_s: 120,
+  task_id: 'tsk_01',
+  lease_id: 'lse_01',
+  type: 'backup',
+  attempt: 1,
+  offer_expires_in_s: 60,
+  lease_ttl_s: 120,
   repo: { repo_id: 'rep_1', url: 's3:https://s3/x', env: { AWS_SECRET_ACCESS_KEY: 'aws-secret-value-123' }, password: 'repo-password-xyz' },
-  params, ...over,
+  params,
+  ...over,
 });
 
 describe('validateOffer', () => {
@@ -53,7 +59,13 @@ describe('validateOffer', () => {
 });
 
 describe('mapOutcome (spec §5.5.4)', () => {
-  const r = (outcome: Parameters<typeof mapOutcome>[0]['outcome'], exitCode: number | null = 0) => ({ outcome, exitCode, message: 'm', snapshotId: null, stats: null });
+  const r = (outcome: Parameters<typeof mapOutcome>[0]['outcome'], exitCode: number | null = 0) => ({
+    outcome,
+    exitCode,
+    message: 'm',
+    snapshotId: null,
+    stats: null,
+  });
   it('maps restic results', () => {
     expect(mapOutcome(r('success'), null).state).toBe('succeeded');
     expect(mapOutcome(r('partial', 3), null)).toMatchObject({ state: 'succeeded', incomplete: true });

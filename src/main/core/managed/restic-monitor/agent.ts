@@ -175,7 +175,11 @@ export class RmAgent {
           version: this.opts.agentVersion.slice(0, 50),
           os: platform().slice(0, 50),
           uptimeSeconds: Math.floor((Date.now() - UPTIME_START) / 1000),
-          disks: (await diskUsage(this.opts.diskPaths ?? [])).map((d) => ({ mountPath: d.path.slice(0, 255), freeBytes: d.freeBytes, totalBytes: d.totalBytes })),
+          disks: (await diskUsage(this.opts.diskPaths ?? [])).map((d) => ({
+            mountPath: d.path.slice(0, 255),
+            freeBytes: d.freeBytes,
+            totalBytes: d.totalBytes,
+          })),
           lastBackupStatus: running ? 'running' : (this.store.lastBackupResult() ?? 'none'),
         });
         this.#ok();
@@ -244,7 +248,11 @@ export class RmAgent {
     if (!access) {
       this.#log.error('restic-monitor: no usable local repository for the task', { taskId: task.id, repository: redact(task.repository), reason: msg });
       const log = `restic-agent ${this.opts.agentVersion} on ${this.opts.hostname}: ${task.type} task ${task.id} not started: ${msg}`;
-      this.store.finish({ taskId: task.id, attempt: task.retryCount, policyId: task.policyId, taskType: task.type }, failureResult({ ...task, taskType: task.type }, msg, log), Date.now());
+      this.store.finish(
+        { taskId: task.id, attempt: task.retryCount, policyId: task.policyId, taskType: task.type },
+        failureResult({ ...task, taskType: task.type }, msg, log),
+        Date.now(),
+      );
       this.#outWake.wake();
       return;
     }
@@ -293,7 +301,11 @@ export class RmAgent {
       result = { ...result, message: `interrupted: the agent stopped while restic was running (${result.message})` };
     }
     for (const line of summaryLines(task.type, result, Date.now() - started)) tail.push(line);
-    this.store.finish({ taskId: task.id, attempt: task.retryCount, policyId: task.policyId, taskType: task.type }, buildResult(task, result, Date.now() - started, tail.text()), Date.now());
+    this.store.finish(
+      { taskId: task.id, attempt: task.retryCount, policyId: task.policyId, taskType: task.type },
+      buildResult(task, result, Date.now() - started, tail.text()),
+      Date.now(),
+    );
     this.#log.info(`restic-monitor: ${task.type} finished: ${result.outcome}`, { taskId: task.id });
     this.#outWake.wake();
   }
@@ -314,7 +326,15 @@ export class RmAgent {
       }
       const note = 'restic-agent: the agent restarted while this task was running; it was not run again.';
       const body = snapshotId
-        ? { taskId: row.taskId, policyId: row.policyId, taskType: row.taskType, status: 'success' as const, durationSeconds: 0, snapshotId, log: `${note} Its snapshot ${snapshotId} (tag task=${row.taskId}) was found in the repository.` }
+        ? {
+            taskId: row.taskId,
+            policyId: row.policyId,
+            taskType: row.taskType,
+            status: 'success' as const,
+            durationSeconds: 0,
+            snapshotId,
+            log: `${note} Its snapshot ${snapshotId} (tag task=${row.taskId}) was found in the repository.`,
+          }
         : failureResult({ id: row.taskId, policyId: row.policyId, taskType: row.taskType }, 'interrupted: the agent restarted while restic was running', note);
       this.#log.warn('restic-monitor: reporting a task interrupted by a restart', { taskId: row.taskId, status: body.status });
       this.store.finish(ids, body, Date.now());

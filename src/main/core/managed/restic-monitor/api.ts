@@ -4,14 +4,7 @@ import { checkOrchestratorUrl, createDispatcher } from '../transport.js';
 import type { z } from 'zod';
 import { registerSecret } from '../../log/redact.js';
 import type { SecretStore } from '../../secrets/secret-store.js';
-import {
-  AckResponse,
-  HeartbeatResponse,
-  JsonErrorBody,
-  RegisterResponse,
-  ResultResponse,
-  TasksResponse,
-} from './schemas.js';
+import { AckResponse, HeartbeatResponse, JsonErrorBody, RegisterResponse, ResultResponse, TasksResponse } from './schemas.js';
 
 /** SecretStore account holding this server's global credential (the same one its UI uses). */
 export function rmTokenAccount(url: string): string {
@@ -101,7 +94,12 @@ export class RmApiClient {
   constructor(private readonly opts: RmApiOptions) {
     this.baseUrl = checkBaseUrl(opts.baseUrl, opts.insecureLoopback ?? false);
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
-    this.#dispatcher = createDispatcher({ url: this.baseUrl, ca: opts.ca ?? null, caPin: opts.caPin ?? null, insecureLoopback: opts.insecureLoopback ?? false });
+    this.#dispatcher = createDispatcher({
+      url: this.baseUrl,
+      ca: opts.ca ?? null,
+      caPin: opts.caPin ?? null,
+      insecureLoopback: opts.insecureLoopback ?? false,
+    });
   }
 
   /** Registers (or re-registers) by hostname; the server answers 201 for a new agent, 200 for a known one. */
@@ -118,7 +116,13 @@ export class RmApiClient {
 
   /** Fetches AND CLAIMS up to `limit` pending tasks (the GET moves them to `assigned`). Items are unvalidated. */
   async pollTasks(agentId: string, limit: number): Promise<unknown[]> {
-    const { status, data } = await this.#call('GET', `/agents/${seg(agentId)}/tasks?limit=${Math.max(1, Math.floor(limit))}`, undefined, TasksResponse, [200, 204]);
+    const { status, data } = await this.#call(
+      'GET',
+      `/agents/${seg(agentId)}/tasks?limit=${Math.max(1, Math.floor(limit))}`,
+      undefined,
+      TasksResponse,
+      [200, 204],
+    );
     return status === 204 ? [] : (data.tasks ?? []);
   }
 

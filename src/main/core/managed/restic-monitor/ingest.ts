@@ -35,7 +35,11 @@ export function ingestTasks(store: RmStore, raw: ReadonlyArray<unknown>, now: nu
         continue;
       }
       log.warn('restic-monitor: task rejected', { taskId: r.id, reason: r.reason });
-      store.finish({ taskId: r.id, attempt: 0, policyId: r.policyId, taskType: r.taskType }, failureResult(r, `task rejected by agent: ${r.reason}`, `restic-agent rejected task ${r.id}: ${r.reason}`), now);
+      store.finish(
+        { taskId: r.id, attempt: 0, policyId: r.policyId, taskType: r.taskType },
+        failureResult(r, `task rejected by agent: ${r.reason}`, `restic-agent rejected task ${r.id}: ${r.reason}`),
+        now,
+      );
       rejected += 1;
       continue;
     }

@@ -53,7 +53,13 @@ export function buildResult(task: Pick<RmTask, 'id' | 'policyId' | 'type'>, r: E
   const ok = r.outcome === 'success' || r.outcome === 'partial';
   const prefix = ERROR_PREFIX[r.outcome];
   const message = redact(r.message).slice(0, 2000);
-  const errorMessage = ok ? (r.outcome === 'partial' ? `partial: ${message}` : undefined) : prefix && !message.toLowerCase().startsWith(prefix) ? `${prefix}: ${message}` : message || `restic ${r.outcome}`;
+  const errorMessage = ok
+    ? r.outcome === 'partial'
+      ? `partial: ${message}`
+      : undefined
+    : prefix && !message.toLowerCase().startsWith(prefix)
+      ? `${prefix}: ${message}`
+      : message || `restic ${r.outcome}`;
   return {
     taskId: task.id,
     policyId: task.policyId,

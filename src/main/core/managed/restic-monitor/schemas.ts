@@ -7,9 +7,7 @@ import { z } from 'zod';
 
 const uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID');
 /** Go `time.Time`: RFC 3339 with optional fractional nanoseconds and `Z` or an offset. */
-const goTime = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/, 'must be an RFC 3339 time');
+const goTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/, 'must be an RFC 3339 time');
 
 /** `POST /agents/register` → 200/201. */
 export const RegisterResponse = z.object({
@@ -48,9 +46,7 @@ export const WireTask = z.object({
   // `{"paths":[…]}`; tolerate a bare array too.
   include_paths: z.union([z.object({ paths: z.array(z.string()).nullish() }), z.array(z.string())]).nullish(),
   // Upstream writes `{"patterns":[…]}`; read `paths` or a bare array as well (restic-monitor-api.md §1.9).
-  exclude_paths: z
-    .union([z.object({ patterns: z.array(z.string()).nullish(), paths: z.array(z.string()).nullish() }), z.array(z.string())])
-    .nullish(),
+  exclude_paths: z.union([z.object({ patterns: z.array(z.string()).nullish(), paths: z.array(z.string()).nullish() }), z.array(z.string())]).nullish(),
   retention: z.record(z.string(), retentionValue.nullable()).nullish(),
   execution_params: z.record(z.string(), z.unknown()).nullish(),
   scheduled_for: goTime.nullish(),

@@ -170,10 +170,7 @@ export class RmStore {
 
   /** Claimed tasks, earliest due first. */
   claimed(): RmTaskRow[] {
-    return this.db
-      .prepare<[], RawTaskRow>("SELECT * FROM rm_tasks WHERE state = 'claimed' ORDER BY COALESCE(not_before, 0), claimed_at")
-      .all()
-      .map(toRow);
+    return this.db.prepare<[], RawTaskRow>("SELECT * FROM rm_tasks WHERE state = 'claimed' ORDER BY COALESCE(not_before, 0), claimed_at").all().map(toRow);
   }
 
   /** Tasks marked running: after a restart these were interrupted. */
@@ -187,7 +184,14 @@ export class RmStore {
         'SELECT * FROM rm_outbox WHERE next_attempt_at <= ? ORDER BY id',
       )
       .all(now)
-      .map((r) => ({ id: r.id, taskId: r.task_id, attempt: r.attempt, body: JSON.parse(r.body_json) as RmTaskResultRequest, sends: r.sends, nextAttemptAt: r.next_attempt_at }));
+      .map((r) => ({
+        id: r.id,
+        taskId: r.task_id,
+        attempt: r.attempt,
+        body: JSON.parse(r.body_json) as RmTaskResultRequest,
+        sends: r.sends,
+        nextAttemptAt: r.next_attempt_at,
+      }));
   }
 
   outboxSize(): number {

@@ -156,10 +156,7 @@ export function repositoryMatchKey(repo: string): string {
  * The one configured repository matching a server repository string (see `repositoryMatchKey`); null when none
  * or several match (ambiguous: better to fail the task than to write into the wrong repository).
  */
-export function matchRepository(
-  repos: Readonly<Record<string, RepositoryConfig>>,
-  serverRepo: string,
-): RepositoryConfig | null {
+export function matchRepository(repos: Readonly<Record<string, RepositoryConfig>>, serverRepo: string): RepositoryConfig | null {
   const key = repositoryMatchKey(mapRepositoryString(serverRepo));
   const hits = Object.values(repos).filter((r) => repositoryMatchKey(r.url) === key);
   return hits.length === 1 ? (hits[0] ?? null) : null;

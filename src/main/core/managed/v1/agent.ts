@@ -107,15 +107,25 @@ export class ManagedAgent {
       this.#emit();
     });
     this.#client = new OrchestratorClient({
-      url: opts.url, caFile: opts.caFile ?? null, caPin: this.#outbox.kvGet(KV.caPin), insecureLoopback: opts.insecureLoopback ?? false,
+      url: opts.url,
+      caFile: opts.caFile ?? null,
+      caPin: this.#outbox.kvGet(KV.caPin),
+      insecureLoopback: opts.insecureLoopback ?? false,
       identity: { agentVersion: opts.agentVersion, resticVersion: opts.resticVersion ?? null, bootId: this.#bootId },
-      token: () => this.#slots.current, agentId: () => this.#agentId,
+      token: () => this.#slots.current,
+      agentId: () => this.#agentId,
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     });
     this.#spool = new LogSpool(this.#outbox, () => this.#tun.spool_max_bytes);
     this.#sender = new OutboxSender({
-      client: this.#client, outbox: this.#outbox, link: this.#link, tunables: () => this.#tun, log: this.#log,
-      onLease: (lease, s) => this.#onLease(lease, s), onAuthProblem: (r) => this.#onAuthProblem(r), failpoint: this.#fp,
+      client: this.#client,
+      outbox: this.#outbox,
+      link: this.#link,
+      tunables: () => this.#tun,
+      log: this.#log,
+      onLease: (lease, s) => this.#onLease(lease, s),
+      onAuthProblem: (r) => this.#onAuthProblem(r),
+      failpoint: this.#fp,
     });
   }
 
@@ -127,8 +137,18 @@ export class ManagedAgent {
   /** Current managed-mode status. */
   status(): ManagedStatus {
     return {
-      state: this.#stopping ? 'stopping' : this.#link.auth === 'suspended' || this.#link.auth === 'gone' ? 'suspended' : this.#draining ? 'draining' : this.#tasks.size > 0 ? 'busy' : 'idle',
-      offline: this.#link.offline, auth: this.#link.auth, message: this.#message,
+      state: this.#stopping
+        ? 'stopping'
+        : this.#link.auth === 'suspended' || this.#link.auth === 'gone'
+          ? 'suspended'
+          : this.#draining
+            ? 'draining'
+            : this.#tasks.size > 0
+              ? 'busy'
+              : 'idle',
+      offline: this.#link.offline,
+      auth: this.#link.auth,
+      message: this.#message,
       running: [...this.#tasks.values()].map((t) => ({ taskId: t.task.taskId, leaseId: t.leaseId, phase: t.phase })),
     };
   }
@@ -141,12 +161,9 @@ export class ManagedAgent {
     }
     await recoverJournal({ outbox: this.#outbox, executor: this.#o.executor, spool: this.#spool, log: this.#log });
     const signal = this.#life.signal;
-    this.#loops = [
-      this.#heartbeatLoop(signal),
-      this.#pollLoop(signal),
-      this.#sender.run(signal),
-      this.#ticker(signal),
-    ].map((p) => p.catch((e: unknown) => this.#log.error(`managed mode loop crashed: ${(e as Error).message}`)));
+    this.#loops = [this.#heartbeatLoop(signal), this.#pollLoop(signal), this.#sender.run(signal), this.#ticker(signal)].map((p) =>
+      p.catch((e: unknown) => this.#log.error(`managed mode loop crashed: ${(e as Error).message}`)),
+    );
   }
 
   /** Graceful stop (spec §8.3): drain, wait for tasks up to `graceMs`, flush ≤ 10 s, final heartbeat. */
@@ -213,14 +230,22 @@ export class ManagedAgent {
   async #beat(signal: AbortSignal, final = false): Promise<boolean> {
     const facts = await (this.#o.heartbeatFacts ?? (() => defaultHeartbeatFacts()))();
     const useNext = this.#slots.next;
-    const body = buildHeartbeat({
-      seq: ++this.#hbSeq, bootId: this.#bootId, uptimeS: (performance.now() - this.#t0) / 1000,
-      state: final ? 'stopping' : heartbeatState(this.status().state),
-      capacityMax: this.#o.maxConcurrentTasks ?? 1,
-      running: this.#runningLeases(),
-      rttMs: this.#link.rttMs, spool: this.#outbox.stats(false), clockDriftMs: this.#clockDriftMs,
-      keyStoreBackend: this.#slots.backend, final,
-    }, facts);
+    const body = buildHeartbeat(
+      {
+        seq: ++this.#hbSeq,
+        bootId: this.#bootId,
+        uptimeS: (performance.now() - this.#t0) / 1000,
+        state: final ? 'stopping' : heartbeatState(this.status().state),
+        capacityMax: this.#o.maxConcurrentTasks ?? 1,
+        running: this.#runningLeases(),
+        rttMs: this.#link.rttMs,
+        spool: this.#outbox.stats(false),
+        clockDriftMs: this.#clockDriftMs,
+        keyStoreBackend: this.#slots.backend,
+        final,
+      },
+      facts,
+    );
     const r = this.#link.observe(await this.#client.heartbeat(body, { ...(useNext ? { token: useNext } : {}), signal }));
     if (!r.ok) {
       if (r.kind === 'auth' && useNext) {
@@ -263,7 +288,10 @@ export class ManagedAgent {
   #runningLeases() {
     const live = [...this.#tasks.values()].filter((t) => t.phase !== 'done').map((t) => t.runningEntry());
     const seen = new Set(live.map((l) => l.lease_id));
-    const held = this.#outbox.heldLeases().filter((l) => !seen.has(l.lease_id)).map((l) => ({ ...l, elapsed_s: 0 }));
+    const held = this.#outbox
+      .heldLeases()
+      .filter((l) => !seen.has(l.lease_id))
+      .map((l) => ({ ...l, elapsed_s: 0 }));
     return [...live, ...held];
   }
 
@@ -406,21 +434,50 @@ export class ManagedAgent {
       if (this.#tasks.has(leaseId) || this.#outbox.journal(leaseId)) continue;
       if (v.kind === 'reject') {
         this.#log.warn(`orchestrator: rejecting task ${v.taskId}: ${v.reason}`);
-        this.#outbox.recordOffer({
-          lease_id: v.leaseId, task_id: v.taskId, attempt: v.attempt, type: 'unknown', state: 'rejected', claim_acked: 0,
-          status_seq: 1, log_seq: 0, claimed_at: null, cancel_grace_s: 0, params_json: '{}',
-        }, { lease_id: v.leaseId, attempt: v.attempt, status_seq: 1, state: 'rejected', reason: v.reason, log_seq: 0,
-             result: { exit_code: null, incomplete: false, restic: null, error: { code: 'rejected', message: v.reason, retryable: false } } } as { status_seq: number; state: string });
+        this.#outbox.recordOffer(
+          {
+            lease_id: v.leaseId,
+            task_id: v.taskId,
+            attempt: v.attempt,
+            type: 'unknown',
+            state: 'rejected',
+            claim_acked: 0,
+            status_seq: 1,
+            log_seq: 0,
+            claimed_at: null,
+            cancel_grace_s: 0,
+            params_json: '{}',
+          },
+          {
+            lease_id: v.leaseId,
+            attempt: v.attempt,
+            status_seq: 1,
+            state: 'rejected',
+            reason: v.reason,
+            log_seq: 0,
+            result: { exit_code: null, incomplete: false, restic: null, error: { code: 'rejected', message: v.reason, retryable: false } },
+          } as { status_seq: number; state: string },
+        );
         this.#link.wake();
         continue;
       }
       if (free <= 0) continue;
       free -= 1;
-      this.#runTask(new ActiveTask(v.task, {
-        client: this.#client, outbox: this.#outbox, link: this.#link, spool: this.#spool, executor: this.#o.executor,
-        tunables: () => this.#tun, failpoint: this.#fp, log: this.#log, kick: () => this.#link.wake(),
-        clockSkewMs: () => this.#serverSkewMs,
-      }), signal);
+      this.#runTask(
+        new ActiveTask(v.task, {
+          client: this.#client,
+          outbox: this.#outbox,
+          link: this.#link,
+          spool: this.#spool,
+          executor: this.#o.executor,
+          tunables: () => this.#tun,
+          failpoint: this.#fp,
+          log: this.#log,
+          kick: () => this.#link.wake(),
+          clockSkewMs: () => this.#serverSkewMs,
+        }),
+        signal,
+      );
     }
   }
 
@@ -429,15 +486,18 @@ export class ManagedAgent {
     this.#emit();
     // Capacity went to 0: re-poll with capacity=0 only after this poll returns (one poll outstanding).
     const flush = setInterval(() => this.#spool.flush(t.leaseId), 250);
-    const p = t.run(signal).catch((e: unknown) => this.#log.error(`task ${t.task.taskId}: ${(e as Error).message}`)).finally(() => {
-      clearInterval(flush);
-      this.#tasks.delete(t.leaseId);
-      this.#runs.delete(p);
-      this.#link.wake();
-      // Free capacity: cut the capacity=0 poll so the next one can take work at once.
-      this.#pollAbort?.abort();
-      this.#emit();
-    });
+    const p = t
+      .run(signal)
+      .catch((e: unknown) => this.#log.error(`task ${t.task.taskId}: ${(e as Error).message}`))
+      .finally(() => {
+        clearInterval(flush);
+        this.#tasks.delete(t.leaseId);
+        this.#runs.delete(p);
+        this.#link.wake();
+        // Free capacity: cut the capacity=0 poll so the next one can take work at once.
+        this.#pollAbort?.abort();
+        this.#emit();
+      });
     this.#runs.add(p);
   }
 

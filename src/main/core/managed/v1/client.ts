@@ -24,16 +24,7 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
  * `retryAfterMs`; the rest map to one row of the error table each.
  */
 export type FailureKind =
-  | 'transient'
-  | 'overload'
-  | 'bad_request'
-  | 'auth'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'gone'
-  | 'too_large'
-  | 'upgrade_required';
+  'transient' | 'overload' | 'bad_request' | 'auth' | 'forbidden' | 'not_found' | 'conflict' | 'gone' | 'too_large' | 'upgrade_required';
 
 /** Outcome of one HTTP attempt. Never throws for network or server problems. */
 export type CallResult<T> =
@@ -100,12 +91,30 @@ export class OrchestratorClient {
 
   /** `POST /register` with the enrollment token. */
   register(body: object, key: string, enrollmentToken: string, signal?: AbortSignal) {
-    return this.#call({ method: 'POST', path: '/register', schema: RegisterResponseSchema, body, idempotencyKey: key, token: enrollmentToken, timeoutMs: 30_000, signal });
+    return this.#call({
+      method: 'POST',
+      path: '/register',
+      schema: RegisterResponseSchema,
+      body,
+      idempotencyKey: key,
+      token: enrollmentToken,
+      timeoutMs: 30_000,
+      signal,
+    });
   }
 
   /** `POST /token/rotate` with the current (possibly expired) token. */
   rotate(reason: 'scheduled' | 'server_requested' | 'manual', key: string, token: string, signal?: AbortSignal) {
-    return this.#call({ method: 'POST', path: '/token/rotate', schema: RotateResponseSchema, body: { reason }, idempotencyKey: key, token, timeoutMs: 30_000, signal });
+    return this.#call({
+      method: 'POST',
+      path: '/token/rotate',
+      schema: RotateResponseSchema,
+      body: { reason },
+      idempotencyKey: key,
+      token,
+      timeoutMs: 30_000,
+      signal,
+    });
   }
 
   /** `POST /heartbeat` (no idempotency key: latest wins). `token` overrides the slot (rotation). */
@@ -116,14 +125,25 @@ export class OrchestratorClient {
   /** `GET /tasks?wait=&capacity=` long-poll; HTTP timeout `wait + 10 s`. A 204 yields `body: null`. */
   poll(waitS: number, capacity: number, signal?: AbortSignal) {
     const wait = Math.max(0, Math.min(50, Math.floor(waitS)));
-    return this.#call({ method: 'GET', path: `/tasks?wait=${wait}&capacity=${Math.max(0, capacity)}`, schema: PollResponseSchema, timeoutMs: (wait + 10) * 1000, signal });
+    return this.#call({
+      method: 'GET',
+      path: `/tasks?wait=${wait}&capacity=${Math.max(0, capacity)}`,
+      schema: PollResponseSchema,
+      timeoutMs: (wait + 10) * 1000,
+      signal,
+    });
   }
 
   /** `POST /tasks/{id}/status` with the whole status document. */
   status(taskId: string, doc: { lease_id: string; status_seq: number }, signal?: AbortSignal) {
     return this.#call({
-      method: 'POST', path: `/tasks/${encodeURIComponent(taskId)}/status`, schema: StatusResponseSchema, body: doc,
-      idempotencyKey: `st:${doc.lease_id}:${doc.status_seq}`, timeoutMs: 30_000, signal,
+      method: 'POST',
+      path: `/tasks/${encodeURIComponent(taskId)}/status`,
+      schema: StatusResponseSchema,
+      body: doc,
+      idempotencyKey: `st:${doc.lease_id}:${doc.status_seq}`,
+      timeoutMs: 30_000,
+      signal,
     });
   }
 
@@ -131,8 +151,14 @@ export class OrchestratorClient {
   logs(body: { stream: object; first_seq: number; entries: ReadonlyArray<{ seq: number }>; final: boolean }, streamId: string, signal?: AbortSignal) {
     const last = body.entries.at(-1)?.seq ?? body.first_seq;
     return this.#call({
-      method: 'POST', path: '/logs', schema: LogsResponseSchema, body, gzip: true,
-      idempotencyKey: `log:${streamId}:${body.first_seq}-${last}`, timeoutMs: 60_000, signal,
+      method: 'POST',
+      path: '/logs',
+      schema: LogsResponseSchema,
+      body,
+      gzip: true,
+      idempotencyKey: `log:${streamId}:${body.first_seq}-${last}`,
+      timeoutMs: 60_000,
+      signal,
     });
   }
 
@@ -172,8 +198,13 @@ export class OrchestratorClient {
     let text: string;
     try {
       const res = await request(this.#base + spec.path, {
-        method: spec.method, headers, body: payload, signal, dispatcher: this.#dispatcher,
-        headersTimeout: spec.timeoutMs, bodyTimeout: spec.timeoutMs,
+        method: spec.method,
+        headers,
+        body: payload,
+        signal,
+        dispatcher: this.#dispatcher,
+        headersTimeout: spec.timeoutMs,
+        bodyTimeout: spec.timeoutMs,
       });
       status = res.statusCode;
       resHeaders = res.headers;

@@ -16,15 +16,23 @@ import type { Tunables } from './types.js';
 /** Registration refused for good (token expired/used/revoked, out of scope, agent too old). */
 export class EnrollmentError extends Error {
   override readonly name = 'EnrollmentError';
-  constructor(message: string, readonly code: string | null) {
+  constructor(
+    message: string,
+    readonly code: string | null,
+  ) {
     super(message);
   }
 }
 
 /** kv keys of the agent identity in the state DB. */
 export const KV = {
-  instanceId: 'instance_id', agentId: 'agent_id', registered: 'registered', caPin: 'ca_pin',
-  rotationCounter: 'rotation_counter', tunables: 'tunables', orchestratorUrl: 'orchestrator_url',
+  instanceId: 'instance_id',
+  agentId: 'agent_id',
+  registered: 'registered',
+  caPin: 'ca_pin',
+  rotationCounter: 'rotation_counter',
+  tunables: 'tunables',
+  orchestratorUrl: 'orchestrator_url',
 } as const;
 
 /** Splits `bke_<id>.<secret>[#spki-sha256:<b64>]` into the bearer part and the optional CA pin. */
@@ -34,7 +42,9 @@ export function parseEnrollmentToken(token: string): { bearer: string; caPin: st
   const bearer = hash === -1 ? trimmed : trimmed.slice(0, hash);
   const caPin = hash === -1 ? null : trimmed.slice(hash + 1);
   if (!/^bke_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(bearer)) {
-    throw new OrchestratorConfigError('enrollment token: expected "bke_<id>.<secret>" (optionally "#spki-sha256:<base64>"); copy it again from the orchestrator');
+    throw new OrchestratorConfigError(
+      'enrollment token: expected "bke_<id>.<secret>" (optionally "#spki-sha256:<base64>"); copy it again from the orchestrator',
+    );
   }
   if (caPin) parseCaPin(caPin);
   return { bearer, caPin };
@@ -78,7 +88,12 @@ export function machineFingerprint(): string {
       // try the next one
     }
   }
-  return 'sha256:' + createHash('sha256').update(`restic-agent-fp:${mid || osHostname()}`).digest('hex');
+  return (
+    'sha256:' +
+    createHash('sha256')
+      .update(`restic-agent-fp:${mid || osHostname()}`)
+      .digest('hex')
+  );
 }
 
 /**
@@ -96,16 +111,25 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     outbox.kvSet(KV.instanceId, instanceId);
   }
   const client = new OrchestratorClient({
-    url: opts.url, caFile: opts.caFile ?? null, caPin: parsed.caPin, insecureLoopback: opts.insecureLoopback ?? false,
+    url: opts.url,
+    caFile: opts.caFile ?? null,
+    caPin: parsed.caPin,
+    insecureLoopback: opts.insecureLoopback ?? false,
     identity: { agentVersion: opts.agentVersion, resticVersion: opts.resticVersion ?? null, bootId: randomUUID() },
-    token: () => null, ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+    token: () => null,
+    ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
   });
   const body = {
-    instance_id: instanceId, hostname: opts.hostname ?? osHostname(), machine_fingerprint: machineFingerprint(),
-    os: { platform: platform(), release: release(), arch: arch() }, agent_version: opts.agentVersion, protocol: 1,
+    instance_id: instanceId,
+    hostname: opts.hostname ?? osHostname(),
+    machine_fingerprint: machineFingerprint(),
+    os: { platform: platform(), release: release(), arch: arch() },
+    agent_version: opts.agentVersion,
+    protocol: 1,
     ...(opts.resticVersion ? { restic_version: opts.resticVersion } : {}),
     capabilities: ['task:backup', 'task:check', 'task:prune', 'task:forget', 'logs:gzip', 'commands:v1'],
-    labels: opts.labels ?? {}, max_concurrent_tasks: opts.maxConcurrentTasks ?? 1,
+    labels: opts.labels ?? {},
+    max_concurrent_tasks: opts.maxConcurrentTasks ?? 1,
   };
   const backoff = new Backoff(OUTBOX_BACKOFF);
   try {
@@ -125,9 +149,17 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
         return { agentId: r.body.agent_id, tokenId: r.body.token_id ?? null, config: r.body.config ? stripUndefined(r.body.config) : {} };
       }
       if (r.ok) throw new EnrollmentError('register answered without a body', null);
-      if (r.kind === 'auth') throw new EnrollmentError(`enrollment token refused (${r.code ?? '401'}): it is expired, used up or revoked; create a new one on the orchestrator`, r.code);
+      if (r.kind === 'auth')
+        throw new EnrollmentError(
+          `enrollment token refused (${r.code ?? '401'}): it is expired, used up or revoked; create a new one on the orchestrator`,
+          r.code,
+        );
       if (r.kind === 'forbidden') throw new EnrollmentError(`enrollment not allowed (${r.code ?? '403'}): the token's scope does not cover this agent`, r.code);
-      if (r.kind === 'upgrade_required') throw new EnrollmentError(`this agent version is too old for the orchestrator (minimum ${r.problem?.min_version ?? 'unknown'}); upgrade restic-agent`, r.code);
+      if (r.kind === 'upgrade_required')
+        throw new EnrollmentError(
+          `this agent version is too old for the orchestrator (minimum ${r.problem?.min_version ?? 'unknown'}); upgrade restic-agent`,
+          r.code,
+        );
       if (r.kind === 'bad_request' || r.kind === 'gone' || r.kind === 'not_found') throw new EnrollmentError(`registration rejected: ${r.message}`, r.code);
       const delay = backoff.fail({ retryAfterMs: r.retryAfterMs });
       opts.onRetry?.(r.message, delay);

@@ -16,7 +16,12 @@ export type Failpoint = (name: FailpointName) => void;
  * with SIGKILL on the spot (no cleanup, like a power cut). Does nothing when the variable is unset.
  */
 export function envFailpoint(env: NodeJS.ProcessEnv = process.env): Failpoint {
-  const armed = new Set((env.RESTIC_AGENT_FAILPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const armed = new Set(
+    (env.RESTIC_AGENT_FAILPOINTS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   if (armed.size === 0) return () => {};
   return (name) => {
     if (armed.has(name)) process.kill(process.pid, 'SIGKILL');

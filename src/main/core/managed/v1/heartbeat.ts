@@ -56,9 +56,15 @@ export async function defaultHeartbeatFacts(mounts: ReadonlyArray<string> = []):
   const total = os.totalmem();
   return {
     resources: {
-      cpu_pct: 0, load1: os.loadavg()[0] ?? 0, mem_used_bytes: total - os.freemem(), mem_total_bytes: total,
+      cpu_pct: 0,
+      load1: os.loadavg()[0] ?? 0,
+      mem_used_bytes: total - os.freemem(),
+      mem_total_bytes: total,
       agent_rss_bytes: process.memoryUsage().rss,
     },
-    disks, repos: [], restic_version: null, ntp_synced: null,
+    disks,
+    repos: [],
+    restic_version: null,
+    ntp_synced: null,
   };
 }

@@ -57,7 +57,7 @@ export class LogSpool {
       last = this.#flushStream(id, buf, opts.final ?? false);
       if (buf.pending.length === 0 && buf.dropped === 0) this.#streams.delete(id);
     }
-    return onlyStream ? (last || this.outbox.lastLogSeq(onlyStream)) : last;
+    return onlyStream ? last || this.outbox.lastLogSeq(onlyStream) : last;
   }
 
   /** Lines counted but not admitted so far, per stream (for tests and status). */
@@ -90,8 +90,12 @@ export class LogSpool {
     const lost = buf.dropped - tail.length;
     if (lost > 0) {
       admit.push({
-        ts: new Date().toISOString(), mono_ms: Math.round(performance.now() - this.#t0), src: 'agent', level: 'warn',
-        msg: `[${lost} lines dropped: spool budget; the last ${tail.length} follow]`, gap: { dropped: lost },
+        ts: new Date().toISOString(),
+        mono_ms: Math.round(performance.now() - this.#t0),
+        src: 'agent',
+        level: 'warn',
+        msg: `[${lost} lines dropped: spool budget; the last ${tail.length} follow]`,
+        gap: { dropped: lost },
       });
     }
     admit.push(...tail);

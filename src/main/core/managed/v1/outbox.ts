@@ -109,9 +109,12 @@ export class Outbox {
   /** Writes the journal row and the claim (or rejection) document in one transaction, before the request. */
   recordOffer(row: Omit<JournalRow, 'restic_pid' | 'restic_start_time' | 'started_at'>, doc: { status_seq: number; state: string }): void {
     this.db.transaction(() => {
-      this.db.prepare(`INSERT INTO orch_journal (lease_id, task_id, attempt, type, state, claim_acked, status_seq, log_seq,
+      this.db
+        .prepare(
+          `INSERT INTO orch_journal (lease_id, task_id, attempt, type, state, claim_acked, status_seq, log_seq,
           claimed_at, cancel_grace_s, params_json, updated_at)
-        VALUES (@lease_id, @task_id, @attempt, @type, @state, @claim_acked, @status_seq, @log_seq, @claimed_at, @cancel_grace_s, @params_json, @now)`)
+        VALUES (@lease_id, @task_id, @attempt, @type, @state, @claim_acked, @status_seq, @log_seq, @claimed_at, @cancel_grace_s, @params_json, @now)`,
+        )
         .run({ ...row, now: Date.now() });
       this.#upsertStatus(row.lease_id, row.task_id, doc);
     })();
@@ -129,38 +132,68 @@ export class Outbox {
    * Stores a newer status document for a lease (replacing an unsent non-terminal one, never a terminal) and
    * updates the journal in the same transaction.
    */
-  putStatus(leaseId: string, taskId: string, doc: { status_seq: number; state: string; log_seq?: number; started_at?: string | null }, extra: { resticPid?: number | null; resticStartTime?: string | null } = {}): void {
+  putStatus(
+    leaseId: string,
+    taskId: string,
+    doc: { status_seq: number; state: string; log_seq?: number; started_at?: string | null },
+    extra: { resticPid?: number | null; resticStartTime?: string | null } = {},
+  ): void {
     this.db.transaction(() => {
       this.#upsertStatus(leaseId, taskId, doc);
-      this.db.prepare(`UPDATE orch_journal SET state = ?, status_seq = ?, log_seq = COALESCE(?, log_seq),
+      this.db
+        .prepare(
+          `UPDATE orch_journal SET state = ?, status_seq = ?, log_seq = COALESCE(?, log_seq),
           started_at = COALESCE(?, started_at), restic_pid = COALESCE(?, restic_pid),
-          restic_start_time = COALESCE(?, restic_start_time), updated_at = ? WHERE lease_id = ?`)
-        .run(doc.state, doc.status_seq, doc.log_seq ?? null, doc.started_at ?? null, extra.resticPid ?? null, extra.resticStartTime ?? null, Date.now(), leaseId);
+          restic_start_time = COALESCE(?, restic_start_time), updated_at = ? WHERE lease_id = ?`,
+        )
+        .run(
+          doc.state,
+          doc.status_seq,
+          doc.log_seq ?? null,
+          doc.started_at ?? null,
+          extra.resticPid ?? null,
+          extra.resticStartTime ?? null,
+          Date.now(),
+          leaseId,
+        );
     })();
   }
 
   #upsertStatus(leaseId: string, taskId: string, doc: { status_seq: number; state: string }): void {
-    const cur = this.db.prepare<[string], { terminal: number; status_seq: number }>('SELECT terminal, status_seq FROM orch_status_outbox WHERE lease_id = ?').get(leaseId);
+    const cur = this.db
+      .prepare<[string], { terminal: number; status_seq: number }>('SELECT terminal, status_seq FROM orch_status_outbox WHERE lease_id = ?')
+      .get(leaseId);
     if (cur && (cur.terminal === 1 || cur.status_seq >= doc.status_seq)) return;
-    this.db.prepare(`INSERT INTO orch_status_outbox (lease_id, task_id, status_seq, state, terminal, body_json, created_at)
+    this.db
+      .prepare(
+        `INSERT INTO orch_status_outbox (lease_id, task_id, status_seq, state, terminal, body_json, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(lease_id) DO UPDATE SET status_seq = excluded.status_seq,
-        state = excluded.state, terminal = excluded.terminal, body_json = excluded.body_json, attempts = 0`)
+        state = excluded.state, terminal = excluded.terminal, body_json = excluded.body_json, attempts = 0`,
+      )
       .run(leaseId, taskId, doc.status_seq, doc.state, isTerminalState(doc.state) ? 1 : 0, JSON.stringify(doc), Date.now());
   }
 
   /** Statuses to send, in drain order: terminal first, then transitions, oldest first. Claims in flight excluded. */
   pendingStatuses(limit = 50): StatusRow[] {
-    return this.db.prepare<[number], StatusRow>(`SELECT s.* FROM orch_status_outbox s
+    return this.db
+      .prepare<[number], StatusRow>(
+        `SELECT s.* FROM orch_status_outbox s
         LEFT JOIN orch_journal j ON j.lease_id = s.lease_id
         WHERE NOT (s.state = 'claimed' AND COALESCE(j.claim_acked, 0) = 0)
-        ORDER BY s.terminal DESC, s.created_at ASC LIMIT ?`).all(limit);
+        ORDER BY s.terminal DESC, s.created_at ASC LIMIT ?`,
+      )
+      .all(limit);
   }
 
   /** Leases whose report is still unsent: the agent holds them until the server has the final word (heartbeat `running`). */
   heldLeases(): Array<{ task_id: string; lease_id: string; attempt: number; state: string; status_seq: number; log_seq: number }> {
-    return this.db.prepare<[], { task_id: string; lease_id: string; attempt: number; state: string; status_seq: number; log_seq: number }>(`
+    return this.db
+      .prepare<[], { task_id: string; lease_id: string; attempt: number; state: string; status_seq: number; log_seq: number }>(
+        `
         SELECT s.task_id, s.lease_id, COALESCE(j.attempt, 1) AS attempt, s.state, s.status_seq, COALESCE(j.log_seq, 0) AS log_seq
-        FROM orch_status_outbox s LEFT JOIN orch_journal j ON j.lease_id = s.lease_id WHERE s.state != 'rejected'`).all();
+        FROM orch_status_outbox s LEFT JOIN orch_journal j ON j.lease_id = s.lease_id WHERE s.state != 'rejected'`,
+      )
+      .all();
   }
 
   /** Deletes the status row if it still holds `seq` (a newer snapshot may have replaced it meanwhile). */
@@ -212,16 +245,24 @@ export class Outbox {
 
   /** Streams with entries still to send. */
   pendingStreams(): Array<{ stream_id: string; stream: LogStream; acked_seq: number; final_seq: number | null; truncated: number }> {
-    return this.db.prepare<[], { stream_id: string; stream_json: string; acked_seq: number; final_seq: number | null; truncated: number }>(`
+    return this.db
+      .prepare<[], { stream_id: string; stream_json: string; acked_seq: number; final_seq: number | null; truncated: number }>(
+        `
         SELECT c.* FROM orch_log_cursor c WHERE EXISTS (SELECT 1 FROM orch_log_outbox o WHERE o.stream_id = c.stream_id)
-        ORDER BY (SELECT MIN(created_at) FROM orch_log_outbox o WHERE o.stream_id = c.stream_id)`).all()
+        ORDER BY (SELECT MIN(created_at) FROM orch_log_outbox o WHERE o.stream_id = c.stream_id)`,
+      )
+      .all()
       .map((r) => ({ ...r, stream: JSON.parse(r.stream_json) as LogStream }));
   }
 
   /** The next batch of a stream: entries after the acked seq, bounded by lines and uncompressed bytes. */
   logBatch(streamId: string, maxLines: number, maxBytes: number): LogEntryWire[] {
-    const rows = this.db.prepare<[string, number], { entry_json: string; bytes: number }>(`SELECT entry_json, bytes FROM orch_log_outbox
-        WHERE stream_id = ? AND seq > (SELECT acked_seq FROM orch_log_cursor WHERE stream_id = orch_log_outbox.stream_id) ORDER BY seq LIMIT ?`).all(streamId, maxLines);
+    const rows = this.db
+      .prepare<[string, number], { entry_json: string; bytes: number }>(
+        `SELECT entry_json, bytes FROM orch_log_outbox
+        WHERE stream_id = ? AND seq > (SELECT acked_seq FROM orch_log_cursor WHERE stream_id = orch_log_outbox.stream_id) ORDER BY seq LIMIT ?`,
+      )
+      .all(streamId, maxLines);
     const out: LogEntryWire[] = [];
     let bytes = 0;
     for (const r of rows) {
@@ -268,7 +309,9 @@ export class Outbox {
 
   /** A single entry too large for the server (413): keep its seq, cut its message to a marker. */
   shrinkLogEntry(streamId: string, seq: number): void {
-    const row = this.db.prepare<[string, number], { entry_json: string }>('SELECT entry_json FROM orch_log_outbox WHERE stream_id = ? AND seq = ?').get(streamId, seq);
+    const row = this.db
+      .prepare<[string, number], { entry_json: string }>('SELECT entry_json FROM orch_log_outbox WHERE stream_id = ? AND seq = ?')
+      .get(streamId, seq);
     if (!row) return;
     const e = JSON.parse(row.entry_json) as LogEntryWire;
     const small = JSON.stringify({ ...e, msg: `${e.msg.slice(0, 1024)} [truncated: entry too large]`, data: undefined });
@@ -276,7 +319,10 @@ export class Outbox {
   }
 
   #deleteLogs(streamId: string, upTo: number): void {
-    const b = this.db.prepare<[string, number], { b: number | null }>('SELECT SUM(bytes) AS b FROM orch_log_outbox WHERE stream_id = ? AND seq <= ?').get(streamId, upTo)?.b ?? 0;
+    const b =
+      this.db
+        .prepare<[string, number], { b: number | null }>('SELECT SUM(bytes) AS b FROM orch_log_outbox WHERE stream_id = ? AND seq <= ?')
+        .get(streamId, upTo)?.b ?? 0;
     this.db.prepare('DELETE FROM orch_log_outbox WHERE stream_id = ? AND seq <= ?').run(streamId, upTo);
     this.#logBytes = Math.max(0, this.#logBytes - b);
   }
@@ -288,27 +334,36 @@ export class Outbox {
 
   /** Moves an undeliverable record aside (400 / 422) so it stops blocking the outbox. */
   deadLetter(kind: string, body: string, httpStatus: number | null, problem: unknown): void {
-    this.db.prepare('INSERT INTO orch_dead_letter (kind, body_json, http_status, problem_json, created_at) VALUES (?, ?, ?, ?, ?)')
+    this.db
+      .prepare('INSERT INTO orch_dead_letter (kind, body_json, http_status, problem_json, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(kind, body, httpStatus, problem == null ? null : JSON.stringify(problem), Date.now());
   }
 
   /** Heartbeat `spool` numbers. */
   stats(degraded: boolean): { records: number; bytes: number; oldest_age_s: number; dead_letters: number; degraded: boolean } {
     const q = <T>(sql: string) => this.db.prepare<[], T>(sql).get() as T;
-    const s = q<{ n: number; b: number; o: number | null }>('SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(body_json)),0) AS b, MIN(created_at) AS o FROM orch_status_outbox');
+    const s = q<{ n: number; b: number; o: number | null }>(
+      'SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(body_json)),0) AS b, MIN(created_at) AS o FROM orch_status_outbox',
+    );
     const l = q<{ n: number; o: number | null }>('SELECT COUNT(*) AS n, MIN(created_at) AS o FROM orch_log_outbox');
     const d = q<{ n: number }>('SELECT COUNT(*) AS n FROM orch_dead_letter');
     const oldest = Math.min(s.o ?? Infinity, l.o ?? Infinity);
     return {
-      records: s.n + l.n, bytes: s.b + this.#logBytes,
+      records: s.n + l.n,
+      bytes: s.b + this.#logBytes,
       oldest_age_s: Number.isFinite(oldest) ? Math.max(0, Math.round((Date.now() - oldest) / 1000)) : 0,
-      dead_letters: d.n, degraded,
+      dead_letters: d.n,
+      degraded,
     };
   }
 
   /** Forgets finished journal rows older than `maxAgeMs` that have nothing left to send. */
   pruneJournal(maxAgeMs = 30 * 86_400_000): void {
-    this.db.prepare(`DELETE FROM orch_journal WHERE state NOT IN ('claimed','running','cancelling') AND updated_at < ?
-        AND lease_id NOT IN (SELECT lease_id FROM orch_status_outbox)`).run(Date.now() - maxAgeMs);
+    this.db
+      .prepare(
+        `DELETE FROM orch_journal WHERE state NOT IN ('claimed','running','cancelling') AND updated_at < ?
+        AND lease_id NOT IN (SELECT lease_id FROM orch_status_outbox)`,
+      )
+      .run(Date.now() - maxAgeMs);
   }
 }

@@ -30,11 +30,23 @@ export async function recoverJournal(d: { outbox: Outbox; executor: TaskExecutor
     d.outbox.setLogFinal(row.lease_id, stream, logSeq);
     const now = new Date().toISOString();
     d.outbox.putStatus(row.lease_id, row.task_id, {
-      lease_id: row.lease_id, attempt: row.attempt, status_seq: row.status_seq + 1, state: 'failed',
-      claimed_at: row.claimed_at, started_at: row.started_at, finished_at: now, elapsed_ms: null, progress: null,
-      log_seq: logSeq, log_final: true,
-      result: { exit_code: null, incomplete: false, restic: null,
-        error: { code: 'agent_restarted', message: 'the agent restarted while this attempt was running', retryable: true, needs_reconcile: true } },
+      lease_id: row.lease_id,
+      attempt: row.attempt,
+      status_seq: row.status_seq + 1,
+      state: 'failed',
+      claimed_at: row.claimed_at,
+      started_at: row.started_at,
+      finished_at: now,
+      elapsed_ms: null,
+      progress: null,
+      log_seq: logSeq,
+      log_final: true,
+      result: {
+        exit_code: null,
+        incomplete: false,
+        restic: null,
+        error: { code: 'agent_restarted', message: 'the agent restarted while this attempt was running', retryable: true, needs_reconcile: true },
+      },
     } as { status_seq: number; state: string; log_seq: number });
     d.log.warn(`recovery: task ${row.task_id} (lease ${row.lease_id}) was interrupted by an agent restart; reported agent_restarted`);
     reported.push(row.lease_id);

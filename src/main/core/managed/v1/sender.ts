@@ -74,26 +74,29 @@ export class OutboxSender {
         else if (b?.cancel_requested) this.d.onLease(row.lease_id, 'cancel');
         continue;
       }
-      if (!(await this.#handleFailure(r, signal, `status ${row.lease_id}#${row.status_seq}`, () => {
-        if (r.kind === 'not_found') {
-          this.d.onLease(row.lease_id, 'deleted');
-          this.d.outbox.dropLease(row.lease_id, true);
-          return true;
-        }
-        if (r.kind === 'conflict' && r.code === 'lease_superseded') {
+      if (
+        !(await this.#handleFailure(r, signal, `status ${row.lease_id}#${row.status_seq}`, () => {
+          if (r.kind === 'not_found') {
+            this.d.onLease(row.lease_id, 'deleted');
+            this.d.outbox.dropLease(row.lease_id, true);
+            return true;
+          }
+          if (r.kind === 'conflict' && r.code === 'lease_superseded') {
+            this.d.outbox.ackStatus(row.lease_id, row.status_seq);
+            this.d.onLease(row.lease_id, 'superseded');
+            return true;
+          }
+          if (r.kind === 'conflict' && r.code === 'task_cancelled') {
+            this.d.outbox.ackStatus(row.lease_id, row.status_seq);
+            this.d.onLease(row.lease_id, 'cancel');
+            return true;
+          }
+          this.d.outbox.deadLetter('status', row.body_json, r.status, r.problem);
           this.d.outbox.ackStatus(row.lease_id, row.status_seq);
-          this.d.onLease(row.lease_id, 'superseded');
           return true;
-        }
-        if (r.kind === 'conflict' && r.code === 'task_cancelled') {
-          this.d.outbox.ackStatus(row.lease_id, row.status_seq);
-          this.d.onLease(row.lease_id, 'cancel');
-          return true;
-        }
-        this.d.outbox.deadLetter('status', row.body_json, r.status, r.problem);
-        this.d.outbox.ackStatus(row.lease_id, row.status_seq);
-        return true;
-      }))) return 'failed';
+        }))
+      )
+        return 'failed';
     }
     for (const s of this.d.outbox.pendingStreams()) {
       if (signal.aborted) return 'failed';
@@ -127,32 +130,35 @@ export class OutboxSender {
         continue;
       }
       if (r.ok) continue;
-      if (!(await this.#handleFailure(r, signal, `logs ${s.stream_id}@${first.seq}`, () => {
-        if (r.kind === 'conflict' && r.code === 'log_gap' && r.problem?.expected_seq != null) {
-          if (!this.d.outbox.rewindLogs(s.stream_id, r.problem.expected_seq).ok) {
-            this.d.log.error(`log stream ${s.stream_id}: server expects seq ${r.problem.expected_seq}, which is no longer spooled; stream closed`);
-            this.d.outbox.deadLetter('logs', JSON.stringify({ stream_id: s.stream_id, expected_seq: r.problem.expected_seq }), r.status, r.problem);
+      if (
+        !(await this.#handleFailure(r, signal, `logs ${s.stream_id}@${first.seq}`, () => {
+          if (r.kind === 'conflict' && r.code === 'log_gap' && r.problem?.expected_seq != null) {
+            if (!this.d.outbox.rewindLogs(s.stream_id, r.problem.expected_seq).ok) {
+              this.d.log.error(`log stream ${s.stream_id}: server expects seq ${r.problem.expected_seq}, which is no longer spooled; stream closed`);
+              this.d.outbox.deadLetter('logs', JSON.stringify({ stream_id: s.stream_id, expected_seq: r.problem.expected_seq }), r.status, r.problem);
+              this.d.outbox.truncateLogs(s.stream_id);
+            }
+            return true;
+          }
+          if (r.kind === 'too_large') {
+            this.#batchLines.set(s.stream_id, Math.max(1, Math.floor(entries.length / 2)));
+            if (entries.length === 1) {
+              this.d.outbox.deadLetter('logs', JSON.stringify(first).slice(0, 4096), r.status, r.problem);
+              this.d.outbox.shrinkLogEntry(s.stream_id, first.seq);
+            }
+            return true;
+          }
+          if (r.kind === 'not_found') {
+            if (leaseId) this.d.onLease(leaseId, 'deleted');
             this.d.outbox.truncateLogs(s.stream_id);
+            return true;
           }
-          return true;
-        }
-        if (r.kind === 'too_large') {
-          this.#batchLines.set(s.stream_id, Math.max(1, Math.floor(entries.length / 2)));
-          if (entries.length === 1) {
-            this.d.outbox.deadLetter('logs', JSON.stringify(first).slice(0, 4096), r.status, r.problem);
-            this.d.outbox.shrinkLogEntry(s.stream_id, first.seq);
-          }
-          return true;
-        }
-        if (r.kind === 'not_found') {
-          if (leaseId) this.d.onLease(leaseId, 'deleted');
+          this.d.outbox.deadLetter('logs', JSON.stringify({ stream: s.stream, first_seq: first.seq, last_seq: last.seq }), r.status, r.problem);
           this.d.outbox.truncateLogs(s.stream_id);
           return true;
-        }
-        this.d.outbox.deadLetter('logs', JSON.stringify({ stream: s.stream, first_seq: first.seq, last_seq: last.seq }), r.status, r.problem);
-        this.d.outbox.truncateLogs(s.stream_id);
-        return true;
-      }))) return 'failed';
+        }))
+      )
+        return 'failed';
     }
     return any ? 'sent' : 'idle';
   }

@@ -45,7 +45,10 @@ export class ActiveTask {
   #progress: Progress | null = null;
   readonly stream: LogStream;
 
-  constructor(readonly task: ValidatedTask, private readonly d: RunnerDeps) {
+  constructor(
+    readonly task: ValidatedTask,
+    private readonly d: RunnerDeps,
+  ) {
     this.stream = { kind: 'task', task_id: task.taskId, lease_id: task.leaseId };
   }
 
@@ -56,8 +59,13 @@ export class ActiveTask {
   /** Heartbeat `running` entry. */
   runningEntry() {
     return {
-      task_id: this.task.taskId, lease_id: this.task.leaseId, attempt: this.task.attempt, state: this.phase === 'claiming' ? 'claiming' : this.phase,
-      status_seq: this.seq, log_seq: this.d.outbox.lastLogSeq(this.task.leaseId), elapsed_s: Math.round((performance.now() - this.#t0) / 1000),
+      task_id: this.task.taskId,
+      lease_id: this.task.leaseId,
+      attempt: this.task.attempt,
+      state: this.phase === 'claiming' ? 'claiming' : this.phase,
+      status_seq: this.seq,
+      log_seq: this.d.outbox.lastLogSeq(this.task.leaseId),
+      elapsed_s: Math.round((performance.now() - this.#t0) / 1000),
     };
   }
 
@@ -85,10 +93,22 @@ export class ActiveTask {
   async #claim(signal: AbortSignal): Promise<boolean> {
     const t = this.task;
     const doc = this.#doc('claimed', { log_seq: 0 });
-    this.d.outbox.recordOffer({
-      lease_id: t.leaseId, task_id: t.taskId, attempt: t.attempt, type: t.type, state: 'claimed', claim_acked: 0,
-      status_seq: 1, log_seq: 0, claimed_at: this.#claimedAt, cancel_grace_s: Math.round(t.cancelGraceS), params_json: paramsWithoutSecrets(t),
-    }, doc);
+    this.d.outbox.recordOffer(
+      {
+        lease_id: t.leaseId,
+        task_id: t.taskId,
+        attempt: t.attempt,
+        type: t.type,
+        state: 'claimed',
+        claim_acked: 0,
+        status_seq: 1,
+        log_seq: 0,
+        claimed_at: this.#claimedAt,
+        cancel_grace_s: Math.round(t.cancelGraceS),
+        params_json: paramsWithoutSecrets(t),
+      },
+      doc,
+    );
     this.d.failpoint('after_claim_persisted');
     const backoff = new Backoff(OUTBOX_BACKOFF);
     // Past this, the offer is surely gone; if the claim landed, the server sees the lease missing from heartbeats.
@@ -183,13 +203,23 @@ export class ActiveTask {
     this.d.outbox.setLogFinal(t.leaseId, this.stream, logSeq);
     const s = r.stats;
     this.#report(m.state, {
-      finished_at: new Date().toISOString(), log_seq: logSeq, log_final: true,
+      finished_at: new Date().toISOString(),
+      log_seq: logSeq,
+      log_final: true,
       result: {
-        exit_code: r.exitCode, incomplete: m.incomplete,
-        restic: r.snapshotId || s ? {
-          snapshot_id: r.snapshotId, files_new: s?.filesNew ?? null, files_changed: s?.filesChanged ?? null,
-          data_added: s?.dataAdded ?? null, total_bytes_processed: s?.totalBytesProcessed ?? null, total_duration: s?.totalDurationSeconds ?? null,
-        } : null,
+        exit_code: r.exitCode,
+        incomplete: m.incomplete,
+        restic:
+          r.snapshotId || s
+            ? {
+                snapshot_id: r.snapshotId,
+                files_new: s?.filesNew ?? null,
+                files_changed: s?.filesChanged ?? null,
+                data_added: s?.dataAdded ?? null,
+                total_bytes_processed: s?.totalBytesProcessed ?? null,
+                total_duration: s?.totalDurationSeconds ?? null,
+              }
+            : null,
         error: m.error,
       },
     });
@@ -215,13 +245,25 @@ export class ActiveTask {
   #doc(state: string, extra: Record<string, unknown>) {
     const p = this.#progress;
     return {
-      lease_id: this.task.leaseId, attempt: this.task.attempt, status_seq: this.seq, state,
-      claimed_at: this.#claimedAt, started_at: this.#startedAt, finished_at: null,
+      lease_id: this.task.leaseId,
+      attempt: this.task.attempt,
+      status_seq: this.seq,
+      state,
+      claimed_at: this.#claimedAt,
+      started_at: this.#startedAt,
+      finished_at: null,
       elapsed_ms: Math.round(performance.now() - this.#t0),
-      progress: p ? {
-        percent: p.percent / 100, bytes_done: p.bytesDone, total_bytes: p.totalBytes, files_done: p.filesDone,
-        total_files: p.totalFiles, eta_s: p.etaSeconds, error_count: p.errorCount,
-      } : null,
+      progress: p
+        ? {
+            percent: p.percent / 100,
+            bytes_done: p.bytesDone,
+            total_bytes: p.totalBytes,
+            files_done: p.filesDone,
+            total_files: p.totalFiles,
+            eta_s: p.etaSeconds,
+            error_count: p.errorCount,
+          }
+        : null,
       log_seq: this.d.outbox.lastLogSeq(this.task.leaseId),
       result: null,
       ...extra,

@@ -4,7 +4,11 @@ import { registerSecret } from '../../log/redact.js';
 import type { ExecutionResult } from '../types.js';
 import type { TaskParams, ValidatedTask } from './types.js';
 
-const id = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
+const id = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only');
 const str = z.string().max(4096);
 const strList = z.array(str.min(1)).max(10_000);
 const posInt = z.number().int().positive();
@@ -12,28 +16,60 @@ const posInt = z.number().int().positive();
 const BackupParams = z.object({
   paths: strList.min(1, 'a backup needs at least one path'),
   exclude: strList.default([]),
-  tags: z.array(z.string().min(1).max(256).refine((t) => !t.includes(','), 'tags must not contain ","')).max(100).default([]),
+  tags: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(256)
+        .refine((t) => !t.includes(','), 'tags must not contain ","'),
+    )
+    .max(100)
+    .default([]),
   host: str.min(1).nullable().optional(),
   limit_upload_kib: z.number().int().nonnegative().nullable().optional(),
 });
 const CheckParams = z.object({
-  read_data_subset: z.string().regex(/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/i, 'e.g. "5%", "1/10" or "500M"').nullable().optional(),
+  read_data_subset: z
+    .string()
+    .regex(/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/i, 'e.g. "5%", "1/10" or "500M"')
+    .nullable()
+    .optional(),
 });
 const ForgetParams = z.object({
   keep: z
     .object({
-      last: posInt.optional(), hourly: posInt.optional(), daily: posInt.optional(), weekly: posInt.optional(),
-      monthly: posInt.optional(), yearly: posInt.optional(),
-      within: z.string().regex(/^(\d+[ymdh])+$/, 'restic duration such as "30d" or "1y2m"').optional(),
+      last: posInt.optional(),
+      hourly: posInt.optional(),
+      daily: posInt.optional(),
+      weekly: posInt.optional(),
+      monthly: posInt.optional(),
+      yearly: posInt.optional(),
+      within: z
+        .string()
+        .regex(/^(\d+[ymdh])+$/, 'restic duration such as "30d" or "1y2m"')
+        .optional(),
     })
     .refine((k) => Object.values(k).some((v) => v !== undefined), 'keep needs at least one rule (refusing to forget everything)'),
-  group_by: z.string().regex(/^(host|paths|tags)?(,(host|paths|tags))*$/).nullable().optional(),
+  group_by: z
+    .string()
+    .regex(/^(host|paths|tags)?(,(host|paths|tags))*$/)
+    .nullable()
+    .optional(),
   host: str.min(1).nullable().optional(),
   tags: z.array(z.string().min(1).max(256)).max(100).default([]),
 });
 const PruneParams = z.object({
-  max_unused: z.string().regex(/^(\d+(\.\d+)?%|\d+[KMGT]?|unlimited)$/i).nullable().optional(),
-  max_repack_size: z.string().regex(/^\d+[KMGT]?$/i).nullable().optional(),
+  max_unused: z
+    .string()
+    .regex(/^(\d+(\.\d+)?%|\d+[KMGT]?|unlimited)$/i)
+    .nullable()
+    .optional(),
+  max_repack_size: z
+    .string()
+    .regex(/^\d+[KMGT]?$/i)
+    .nullable()
+    .optional(),
 });
 
 const Envelope = z.object({
@@ -63,7 +99,10 @@ export type OfferCheck =
   | { readonly kind: 'ignore'; readonly reason: string };
 
 const where = (issues: ReadonlyArray<z.core.$ZodIssue>) =>
-  issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
 
 /**
  * Validates a task offer (spec §5.4). Secrets in `repo` are registered for redaction and stay in memory.
@@ -88,9 +127,12 @@ export function validateOffer(raw: unknown): OfferCheck {
       if (!r.success) return reject(`invalid backup params: ${where(r.error.issues)}`);
       const taskTag = `task=${taskId}`;
       params = {
-        type: 'backup', paths: r.data.paths, exclude: r.data.exclude,
+        type: 'backup',
+        paths: r.data.paths,
+        exclude: r.data.exclude,
         tags: [...r.data.tags.filter((x) => x !== taskTag), taskTag],
-        host: r.data.host ?? null, limitUploadKiB: r.data.limit_upload_kib ?? null,
+        host: r.data.host ?? null,
+        limitUploadKiB: r.data.limit_upload_kib ?? null,
       };
       break;
     }
@@ -124,13 +166,25 @@ export function validateOffer(raw: unknown): OfferCheck {
   return {
     kind: 'task',
     task: {
-      taskId, leaseId, attempt: t.attempt, type: t.type, offerExpiresInS: t.offer_expires_in_s,
-      leaseTtlS: t.lease_ttl_s, maxRuntimeS: t.max_runtime_s, cancelGraceS: t.cancel_grace_s, lostAfterS: t.lost_after_s,
+      taskId,
+      leaseId,
+      attempt: t.attempt,
+      type: t.type,
+      offerExpiresInS: t.offer_expires_in_s,
+      leaseTtlS: t.lease_ttl_s,
+      maxRuntimeS: t.max_runtime_s,
+      cancelGraceS: t.cancel_grace_s,
+      lostAfterS: t.lost_after_s,
       repo: {
-        repoId: t.repo.repo_id, url: t.repo.url, env: t.repo.env, password: t.repo.password,
+        repoId: t.repo.repo_id,
+        url: t.repo.url,
+        env: t.repo.env,
+        password: t.repo.password,
         credentialsExpireInS: t.repo.credentials_expire_in_s ?? null,
       },
-      params, reconcileTag: reconcile.data ?? null, pre: (pre.data ?? []) as Array<'unlock'>,
+      params,
+      reconcileTag: reconcile.data ?? null,
+      pre: (pre.data ?? []) as Array<'unlock'>,
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { ExecutionResult, TaskExecutorOf } from '../types.js';
+import type { TaskExecutorOf } from '../types.js';
 
 /** Task types the agent understands (protocol v1 §5.4). */
 export type TaskType = 'backup' | 'check' | 'forget' | 'prune';

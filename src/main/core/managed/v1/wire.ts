@@ -65,9 +65,7 @@ export const HeartbeatResponseSchema = z.object({
     .default([]),
   token: z.object({ rotate: z.boolean().default(false), expires_in_s: seconds.nullish() }).nullish(),
   config: TunablesPatchSchema.nullish(),
-  upgrade: z
-    .object({ min_version: z.string().nullish(), recommended_version: z.string().nullish() })
-    .nullish(),
+  upgrade: z.object({ min_version: z.string().nullish(), recommended_version: z.string().nullish() }).nullish(),
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
