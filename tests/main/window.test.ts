@@ -124,7 +124,7 @@ describe('CSP in the page', () => {
   it('index.html carries the same policy as the header', async () => {
     const { readFileSync } = await import('node:fs');
     const html = readFileSync(new URL('../../src/renderer/index.html', import.meta.url), 'utf8');
-    const meta = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1];
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
     expect(meta).toBe(CONTENT_SECURITY_POLICY);
   });
 });

@@ -198,7 +198,7 @@ describe(`restic-monitor through the agent core: failures (restic ${newest})`, (
     const t = s.queueTask({ agentId, policyId: POLICY, type: 'backup', repository: w.repo, includePaths: [w.src] });
     const due = Date.now() + 4000;
     t.scheduled_for = goTime(due); // not enforced by the server: handed out now, run by the agent when due
-    await until(() => t.handedOut === 1, 'the claim', 20_000);
+    await until(() => t.handedOut === 1, `the claim; agent stderr: ${first.stderr()}`, 20_000);
     await new Promise((r) => setTimeout(r, 300)); // the claim is persisted before anything else
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));

@@ -184,7 +184,11 @@ export class RmAgent {
         });
         this.#ok();
         if (this.opts.pollIntervalMs === undefined && res.nextTaskCheckAfterSeconds) {
-          this.#pollEveryMs = Math.min(300, Math.max(1, res.nextTaskCheckAfterSeconds)) * 1000;
+          const next = Math.min(300, Math.max(1, res.nextTaskCheckAfterSeconds)) * 1000;
+          if (next !== this.#pollEveryMs) {
+            this.#pollEveryMs = next;
+            this.#mainWake.wake(); // the poll loop may be sleeping out the old interval
+          }
         }
       } catch (e) {
         if (e instanceof RmHttpError && e.agentNotFound) {
