@@ -1,11 +1,9 @@
-// Lint rules, including the process boundaries: the agent core and shared code never import electron,
-// shared code is platform-neutral, and the renderer talks to main only through the preload API.
+// Lint rules, including the process boundaries (see the `boundaries` block).
 import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
-
-const noElectron = { name: 'electron', message: 'The agent core and shared code are plain Node: pass Electron objects in from src/main.' };
+import boundaries from './scripts/lint-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'release/**', 'vendor/**', 'node_modules/**', 'coverage/**', 'docs/**', 'bin/**'] },
@@ -25,38 +23,11 @@ export default tseslint.config(
   },
   { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {
-    files: ['src/main/core/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [noElectron],
-          patterns: [
-            {
-              group: ['**/main/ipc/**', '**/main/tray/**', '**/main/windows/**', '**/main/platform/**', '**/renderer/**', '**/preload/**'],
-              message: 'The core must not depend on the Electron shell.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/shared/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [noElectron],
-          patterns: [
-            {
-              group: ['node:*', '**/main/**', '**/renderer/**', '**/preload/**'],
-              message: 'src/shared is platform-neutral: no Node, no Electron, no main/renderer code.',
-            },
-          ],
-        },
-      ],
-    },
+    // Process boundaries (scripts/lint-boundaries.js): electron in no form in core, CLI or shared; no core → shell
+    // import; shells reach the core only through src/main/core/index.ts; renderer and preload stay in their lanes.
+    files: ['src/**/*.{ts,tsx}'],
+    plugins: { boundaries },
+    rules: { 'boundaries/imports': 'error' },
   },
   {
     files: ['src/renderer/**/*.{ts,tsx}'],
@@ -64,19 +35,6 @@ export default tseslint.config(
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: 'electron', message: 'The renderer talks only to the preload API (window.agent).' }],
-          patterns: [{ group: ['node:*', '**/main/**', '**/preload/**'], message: 'The renderer may import only src/shared and its own code.' }],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/preload/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/main/**', '**/renderer/**'], message: 'The preload may import only src/shared.' }] }],
     },
   },
 );

@@ -11,16 +11,21 @@ import type { LogEntry } from '../shared/model/log.js';
 import type { RunRecord } from '../shared/model/run.js';
 import { EXIT, exitCodeFor } from './cli/exit-codes.js';
 import { formatRun, formatSnapshots, formatStatus } from './cli/format.js';
-import type { AgentCore, OneShot } from './core/agent/contract.js';
-import { createAgentCore } from './core/agent/agent.js';
-import { AGENT_VERSION } from './core/agent/version.js';
-import { checkPaths } from './core/config/check-paths.js';
-import { ConfigError, readConfigText, validateConfigText } from './core/config/load.js';
-import { parseDuration } from './core/config/units.js';
-import { writeConfigFile } from './core/config/write.js';
-import { formatHuman } from './core/log/logger.js';
-import { currentPlatformPaths } from './core/paths.js';
-import { detectResticVersion } from './core/restic/restic.js';
+import {
+  type AgentCore,
+  type OneShot,
+  createAgentCore,
+  AGENT_VERSION,
+  checkPaths,
+  ConfigError,
+  readConfigText,
+  validateConfigText,
+  parseDuration,
+  writeConfigFile,
+  formatHuman,
+  currentPlatformPaths,
+  detectResticVersion,
+} from './core/index.js';
 
 interface GlobalOpts {
   config?: string;
@@ -63,7 +68,7 @@ async function withAgent<T>(fn: (agent: AgentCore) => Promise<T>, opts: { demoIf
   const agent = await createAgentCore({
     configPath: configPath(),
     schedule: false,
-    createDemoIfMissing: opts.demoIfMissing ?? false,
+    ifMissing: opts.demoIfMissing ? 'demo' : 'fail',
     recoverCorruptState: globals().recover,
     onLog: printLog,
   });
@@ -117,7 +122,7 @@ program
       const agent = await createAgentCore({
         configPath: configPath(),
         schedule: true,
-        createDemoIfMissing: true,
+        ifMissing: 'demo',
         recoverCorruptState: globals().recover,
         onLog: printLog,
       });

@@ -1,6 +1,6 @@
 import type { AgentApi, ManagedSetup, ValidationResult } from '../shared/agent-api.js';
 import { API_METHODS, type ApiMethod } from '../shared/ipc/channels.js';
-import type { AgentCore } from './core/agent/contract.js';
+import type { AgentCore } from './core/index.js';
 import type { ShellSettings } from './platform/desktop-settings.js';
 
 /** What the desktop API needs from the core: the UI API plus `enroll` (for the wizard's testing option). */

@@ -10,9 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentStatus } from '../shared/model/status.js';
 import { appFiles } from './app-paths.js';
-import { startDesktopCore } from './core-loader.js';
-import type { AgentCore } from './core/agent/contract.js';
-import { currentPlatformPaths } from './core/paths.js';
+import { createAgentCore, currentPlatformPaths, type AgentCore } from './core/index.js';
 import { createDesktopApi } from './desktop-api.js';
 import { registerAgentHandlers } from './ipc/ipc-main.js';
 import { RendererBridge } from './ipc/renderer-bridge.js';
@@ -64,7 +62,7 @@ async function start(): Promise<void> {
     configHome: process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'),
   });
 
-  const agent = await startDesktopCore({ configPath: currentPlatformPaths().configFile, schedule: true });
+  const agent = await createAgentCore({ configPath: currentPlatformPaths().configFile, ifMissing: 'empty', schedule: true });
   core = agent;
   // Desktop settings live in the core's state DB; the shell only applies them.
   const settings = await ShellSettings.load(agent, autoStart);

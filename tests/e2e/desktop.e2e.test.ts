@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDesktopCore } from '../../src/main/core-loader.js';
+import { createAgentCore } from '../../src/main/core/index.js';
 import type { AgentCore } from '../../src/main/core/agent/contract.js';
 import { MemorySecretStore } from '../../src/main/core/secrets/memory-store.js';
 import type { LogEntry } from '../../src/shared/model/log.js';
@@ -56,7 +56,13 @@ describe.skipIf(!restic19 || !existsSync('/usr/bin/chromium'))('desktop window a
     server = served.server;
 
     secrets = new MemorySecretStore();
-    core = await startDesktopCore({ configPath: join(dir, 'config', 'config.yaml'), dataDir: join(dir, 'data'), secretStore: secrets, schedule: true });
+    core = await createAgentCore({
+      ifMissing: 'empty',
+      configPath: join(dir, 'config', 'config.yaml'),
+      dataDir: join(dir, 'data'),
+      secretStore: secrets,
+      schedule: true,
+    });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));

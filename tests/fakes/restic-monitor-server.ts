@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * A fake of the restic-monitor server's agent API, built from shared/docs/restic-monitor-api.md §1–§2 (not from
+ * A fake of the restic-monitor server's agent API, built from docs/spec/restic-monitor-api.md §1–§2 (not from
  * our client): root paths, one global credential, claim-on-GET, snake_case tasks, ack from any state,
  * task-results with the server's retry/backoff logic (and NO enforcement of next_retry_at), logs appended in
  * ≤ 1 MiB chunks, the three error body shapes. Admin methods let tests queue tasks, read results and simulate

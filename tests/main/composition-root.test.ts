@@ -1,3 +1,4 @@
+import type * as CoreModule from '../../src/main/core/index.js';
 import type { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { tempDir } from '../helpers/tmp.js';
 import type { fakeAgentApi } from './fake-agent-api.js';
 import type { FakeIpcMain } from './fake-electron.js';
 
-/** The fake Electron module `src/main/index.ts` gets, and the fake core `startDesktopCore` returns. */
+/** The fake Electron module `src/main/index.ts` gets, and the fake core `createAgentCore` returns. */
 const world = vi.hoisted(() => ({
   powerMonitor: null as unknown as EventEmitter,
   core: null as unknown as ReturnType<typeof fakeAgentApi> & { wake: () => void },
@@ -46,8 +47,9 @@ vi.mock('electron', async () => {
   return { ...m, default: m };
 });
 
-vi.mock('../../src/main/core-loader.js', () => ({
-  startDesktopCore: vi.fn(async () => {
+vi.mock('../../src/main/core/index.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof CoreModule>()),
+  createAgentCore: vi.fn(async () => {
     const { fakeAgentApi: make } = await import('./fake-agent-api.js');
     const { LogHub: Hub } = await import('../../src/main/core/log/logger.js');
     const core = Object.assign(make(), { wake: vi.fn(), on: vi.fn(() => () => {}), stop: vi.fn(async () => {}), logs: new Hub('info') });

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startReferenceOrchestrator, type ReferenceOrchestrator } from '../../reference-orchestrator/testing/index.js';
-import { startDesktopCore } from '../../src/main/core-loader.js';
+import { createAgentCore } from '../../src/main/core/index.js';
 import type { AgentCore } from '../../src/main/core/agent/contract.js';
 import { createDesktopApi } from '../../src/main/desktop-api.js';
 import { registerAgentHandlers } from '../../src/main/ipc/ipc-main.js';
@@ -22,7 +22,7 @@ afterEach(async () => {
 /** The desktop app's main side around a REAL agent core: IPC handlers → desktop API → core (fake login items). */
 async function desktop(dir: string) {
   const configPath = join(dir, 'config.yaml');
-  const core: AgentCore = await startDesktopCore({ configPath, dataDir: join(dir, 'data'), schedule: true });
+  const core: AgentCore = await createAgentCore({ ifMissing: 'empty', configPath, dataDir: join(dir, 'data'), schedule: true });
   cleanup.push(() => core.stop());
   const loginItem = { enabled: false };
   const autoStart = { isEnabled: vi.fn(async () => loginItem.enabled), setEnabled: vi.fn(async (on: boolean) => void (loginItem.enabled = on)) };

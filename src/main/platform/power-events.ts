@@ -1,4 +1,4 @@
-import type { AgentCore } from '../core/agent/contract.js';
+import type { AgentCore } from '../core/index.js';
 
 /** The OS events after which the agent re-plans at once instead of waiting for its next timer. */
 export const WAKE_EVENTS = ['resume', 'unlock-screen'] as const;

@@ -5,7 +5,7 @@ export type RunKind = 'backup' | 'check' | 'forget' | 'prune' | 'restore' | 'ini
 export type RunTrigger = 'schedule' | 'catch-up' | 'manual' | 'task' | 'retry';
 
 /**
- * How a run ended, derived from restic's exit code first and its stderr second (docs/restic-cli.md §3).
+ * How a run ended, derived from restic's exit code first and its stderr second (docs/spec/restic-cli.md §3).
  *
  * `partial` = backup exit 3: a snapshot WAS made but some files could not be read.
  */

@@ -20,7 +20,7 @@ describe('capabilities', () => {
     if (!v) throw new Error(s);
     return capabilities(v);
   };
-  it('follows the matrix of docs/restic-cli.md §1', () => {
+  it('follows the matrix of docs/spec/restic-cli.md §1', () => {
     expect(cap('0.14.0')).toMatchObject({ retryLock: false, fullSnapshotId: false, readConcurrency: false, initJson: false, exitCodesRepoLock: false });
     expect(cap('0.15.0')).toMatchObject({ fullSnapshotId: true, readConcurrency: true, initJson: true, retryLock: false });
     expect(cap('0.16.0')).toMatchObject({ retryLock: true, restoreJson: true, exitCodesRepoLock: false });

@@ -50,8 +50,12 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   const platform = currentPlatformPaths();
   let createdDemo = false;
   let secrets = opts.secretStore;
+  const ifMissing = opts.ifMissing ?? 'fail';
+  if (!existsSync(opts.configPath) && ifMissing === 'empty') {
+    await writeConfigFile(opts.configPath, '# Restic Monitor Agent configuration: the setup wizard fills this in.\n');
+  }
   if (!existsSync(opts.configPath)) {
-    if (!opts.createDemoIfMissing) {
+    if (ifMissing !== 'demo') {
       throw new ConfigError(opts.configPath, [
         {
           path: '',

@@ -7,11 +7,16 @@ import type { SecretStore } from '../secrets/secret-store.js';
 
 /** How a shell (the CLI, the Electron main process, a test bridge) starts the agent core. */
 export interface AgentCoreOptions {
-  /** The YAML config file; created with built-in demo defaults when missing and `createDemoIfMissing`. */
+  /** The YAML config file. */
   readonly configPath: string;
   /** Overrides the config's / platform's data directory (state DB, generated files). */
   readonly dataDir?: string;
-  readonly createDemoIfMissing?: boolean;
+  /**
+   * When the config file does not exist: `fail` (default, one-shot commands), `demo` (the CLI's `run`: built-in
+   * demo defaults, repository initialised) or `empty` (the desktop app: an empty file, so the core starts
+   * unconfigured and the setup wizard takes over).
+   */
+  readonly ifMissing?: 'fail' | 'demo' | 'empty';
   /** Injected in tests; otherwise chosen from the config (`secrets.backend`). */
   readonly secretStore?: SecretStore;
   /** Run standalone schedules (false for one-shot CLI commands). */

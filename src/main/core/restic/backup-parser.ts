@@ -2,7 +2,7 @@ import type { BackupStats, FileError, Progress } from '../../../shared/model/run
 
 /**
  * Typed view of one JSON line of `backup --json` / `restore --json` (stdout or stderr), normalised across
- * restic 0.14–0.19 (docs/restic-cli.md §4.1, §4.11, §10).
+ * restic 0.14–0.19 (docs/spec/restic-cli.md §4.1, §4.11, §10).
  */
 export type JsonEvent =
   | { readonly kind: 'progress'; readonly progress: Progress }

@@ -1,5 +1,5 @@
 /**
- * Normalisers for the single-document JSON of `snapshots`, `forget` and `stats` (docs/restic-cli.md §4.2,
+ * Normalisers for the single-document JSON of `snapshots`, `forget` and `stats` (docs/spec/restic-cli.md §4.2,
  * §4.4, §4.6): `null` arrays become `[]`, missing numbers become 0, grouped output is flattened.
  */
 

@@ -57,7 +57,7 @@ function detail(stderr: string): string {
 
 /**
  * Classifies a finished restic run: exit code first, then stderr patterns, then `exit_error`
- * (docs/restic-cli.md §3). Unknown exit codes are failures.
+ * (docs/spec/restic-cli.md §3). Unknown exit codes are failures.
  */
 export function classify(info: ExitInfo): Classified {
   const { code, signal, stderr, stopReason } = info;

@@ -2,7 +2,7 @@
  * Parsing of single-document JSON commands (`snapshots`, `forget`, `stats`, `cat config`, `init --json` …).
  *
  * restic may print text lines in front of the JSON (warnings, the 0.19.0 `stats` progress line) and, for
- * `forget --prune` on ≤0.18, prune's text after it (docs/restic-cli.md §2, §4.4).
+ * `forget --prune` on ≤0.18, prune's text after it (docs/spec/restic-cli.md §2, §4.4).
  */
 export interface SingleDoc {
   /** The parsed document, or null when stdout had none (empty stdout is a valid "no result"). */

@@ -15,7 +15,7 @@ export function versionNumber(v: ResticVersion): string {
   return `${v.major}.${v.minor}.${v.patch}`;
 }
 
-/** What the detected restic binary supports (docs/restic-cli.md §1). */
+/** What the detected restic binary supports (docs/spec/restic-cli.md §1). */
 export interface ResticCapabilities {
   /** `init --json` prints `{"message_type":"initialized"}`. */
   readonly initJson: boolean;

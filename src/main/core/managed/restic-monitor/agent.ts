@@ -58,7 +58,7 @@ const UPTIME_START = Date.now();
 /**
  * The agent side of the restic-monitor dialect: register by hostname, heartbeat ≤ 30 s, poll-and-claim, ack,
  * run one task at a time, report through a durable outbox; compensates for what the server lacks
- * (restic-monitor-api.md, "What the server does NOT do").
+ * (docs/spec/restic-monitor-api.md, "What the server does NOT do").
  */
 export class RmAgent {
   readonly api: RmApiClient;

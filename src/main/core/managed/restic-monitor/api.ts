@@ -83,7 +83,7 @@ export interface RmApiOptions {
 }
 
 /**
- * An undici client for the restic-monitor agent API (restic-monitor-api.md §1): root paths, one global
+ * An undici client for the restic-monitor agent API (docs/spec/restic-monitor-api.md §1): root paths, one global
  * credential, every response validated, error bodies read as JSON or text.
  */
 export class RmApiClient {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * zod schemas for what the restic-monitor server sends (docs: restic-monitor-api.md §1). Objects are tolerant
+ * zod schemas for what the restic-monitor server sends (docs/spec/restic-monitor-api.md §1). Objects are tolerant
  * (unknown keys are dropped, not rejected); integers must be integers.
  */
 
@@ -45,7 +45,7 @@ export const WireTask = z.object({
   repository: z.string().min(1, 'repository must not be empty'),
   // `{"paths":[…]}`; tolerate a bare array too.
   include_paths: z.union([z.object({ paths: z.array(z.string()).nullish() }), z.array(z.string())]).nullish(),
-  // Upstream writes `{"patterns":[…]}`; read `paths` or a bare array as well (restic-monitor-api.md §1.9).
+  // Upstream writes `{"patterns":[…]}`; read `paths` or a bare array as well (docs/spec/restic-monitor-api.md §1.9).
   exclude_paths: z.union([z.object({ patterns: z.array(z.string()).nullish(), paths: z.array(z.string()).nullish() }), z.array(z.string())]).nullish(),
   retention: z.record(z.string(), retentionValue.nullable()).nullish(),
   execution_params: z.record(z.string(), z.unknown()).nullish(),

@@ -1,0 +1,14 @@
+/**
+ * The agent core's public entry: the only module the shells (CLI, Electron main process) import from `core/`.
+ * Everything else under `core/` is internal and may move (the lint rule `no-restricted-imports` enforces it).
+ */
+export { createAgentCore } from './agent/agent.js';
+export type { AgentCore, AgentCoreOptions, OneShot } from './agent/contract.js';
+export { AGENT_VERSION } from './agent/version.js';
+export { checkPaths } from './config/check-paths.js';
+export { ConfigError, readConfigText, validateConfigText } from './config/load.js';
+export { parseDuration } from './config/units.js';
+export { writeConfigFile } from './config/write.js';
+export { formatHuman } from './log/logger.js';
+export { currentPlatformPaths } from './paths.js';
+export { detectResticVersion } from './restic/restic.js';
