@@ -1,10 +1,9 @@
 import { vi } from 'vitest';
-import type { DesktopSettings } from '../../src/shared/agent-api.js';
-import type { DesktopCore } from '../../src/main/desktop-api.js';
+import type { AgentApi, DesktopSettings } from '../../src/shared/agent-api.js';
 import { idleStatus } from './status-fixtures.js';
 
-/** An `AgentApi` (plus `enroll`) whose methods are spies with harmless answers; settings are kept like the core keeps them. */
-export function fakeAgentApi(): DesktopCore & { [K in keyof DesktopCore]: ReturnType<typeof vi.fn> } {
+/** An `AgentApi` whose methods are spies with harmless answers; settings are kept like the core keeps them. */
+export function fakeAgentApi(): AgentApi & { [K in keyof AgentApi]: ReturnType<typeof vi.fn> } {
   let settings: DesktopSettings = { autoStart: true, notifyOnSuccess: false, notifyOnFailure: true, notifyOnOverdue: true };
   return {
     getStatus: vi.fn(async () => idleStatus()),
@@ -25,6 +24,5 @@ export function fakeAgentApi(): DesktopCore & { [K in keyof DesktopCore]: Return
     setupManaged: vi.fn(async () => ({ ok: true as const })),
     getSettings: vi.fn(async () => settings),
     setSettings: vi.fn(async (patch: Partial<DesktopSettings>) => (settings = { ...settings, ...patch })),
-    enroll: vi.fn(async () => ({ agentId: 'agent-1', dialect: 'v1' })),
   } as never;
 }

@@ -160,19 +160,11 @@ describe('desktop settings and API', () => {
     expect(on.state.enabled).toBe(false);
   });
 
-  it("managed setup: the core's own path, or enroll with insecureLoopback when the testing box is ticked", async () => {
+  it('managed setup goes to the core as it is, testing option included (the core enforces loopback-only http)', async () => {
     const core = fakeAgentApi();
     const api = createDesktopApi(core, await ShellSettings.load(core, autoStartFake()));
-    const setup = { url: 'https://o.example', enrollmentToken: 't', caFile: null };
+    const setup = { url: 'http://127.0.0.1:9', enrollmentToken: 't', caFile: null, insecureLoopback: true };
     await expect(api.setupManaged(setup)).resolves.toEqual({ ok: true });
     expect(core.setupManaged).toHaveBeenCalledWith(setup);
-    expect(core.enroll).not.toHaveBeenCalled();
-    await expect(api.setupManaged({ url: 'http://127.0.0.1:9', enrollmentToken: 't', caFile: null, insecureLoopback: true })).resolves.toEqual({ ok: true });
-    expect(core.enroll).toHaveBeenCalledWith({ url: 'http://127.0.0.1:9', token: 't', caFile: null, protocol: 'auto', insecureLoopback: true });
-    core.enroll.mockRejectedValueOnce(new Error('the enrollment token is invalid or expired'));
-    await expect(api.setupManaged({ url: 'http://127.0.0.1:9', enrollmentToken: 't', caFile: null, insecureLoopback: true })).resolves.toEqual({
-      ok: false,
-      errors: [{ path: 'orchestrator', message: 'the enrollment token is invalid or expired' }],
-    });
   });
 });
