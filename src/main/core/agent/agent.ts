@@ -52,7 +52,7 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   let secrets = opts.secretStore;
   const ifMissing = opts.ifMissing ?? 'fail';
   if (!existsSync(opts.configPath) && ifMissing === 'empty') {
-    await writeConfigFile(opts.configPath, '# Restic Monitor Agent configuration: the setup wizard fills this in.\n');
+    await writeConfigFile(opts.configPath, '# Restic Monitor Agent configuration (see docs/configuration.md; the desktop setup wizard fills it in).\n');
   }
   if (!existsSync(opts.configPath)) {
     if (ifMissing !== 'demo') {

@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { AGENT_VERSION, detectResticVersion } from '../../core/index.js';
+import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+
+/** `version`: the agent, restic and Node versions. */
+export function registerVersion(program: Command, cli: CliContext): void {
+  program
+    .command('version')
+    .description('print the agent and restic versions')
+    .action(
+      cli.act(async () => {
+        const restic = await detectResticVersion('restic').then(
+          (v) => v.raw,
+          (e: Error) => `not found (${e.message})`,
+        );
+        cli.output(
+          { agent: AGENT_VERSION, restic, node: process.versions.node },
+          () => `restic-agent ${AGENT_VERSION}\nrestic ${restic}\nnode ${process.versions.node}`,
+        );
+        return EXIT.ok;
+      }),
+    );
+}
