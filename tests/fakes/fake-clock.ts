@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../src/main/core/scheduler/clock.js';
+import type { Clock, TimerHandle } from '../../src/main/core/time/clock.js';
 
 interface FakeTimer {
   readonly id: number;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/main/core/scheduler/clock.js';
+import type { Clock } from '../../../src/main/core/time/clock.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { config, flush, Harness, HOUR, MIN, policy } from './harness.js';
 

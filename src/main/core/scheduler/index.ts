@@ -1,4 +1,4 @@
-export { type Clock, systemClock, type TimerHandle } from './clock.js';
+export { type Clock, systemClock, type TimerHandle } from '../time/clock.js';
 export type { AlertKind, Job, JobRunner, SchedulerAlert, SchedulerEvents } from './events.js';
 export { jobsFromConfig, type JobDef, type SchedulerConfig } from './job-defs.js';
 export { jitterOffsetMs, nextOccurrence, previousOccurrence, validateSchedule } from './next-run.js';

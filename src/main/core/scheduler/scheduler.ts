@@ -4,7 +4,7 @@ import { evaluateConditions } from '../conditions/evaluate.js';
 import { type PlatformProbes, unknownProbes } from '../conditions/probes.js';
 import type { Logger } from '../log/logger.js';
 import type { AgentStateStore } from '../state/agent-state.js';
-import { type Clock, systemClock, type TimerHandle } from './clock.js';
+import { type Clock, type ClockMark, driftSince, markClock, systemClock, type TimerHandle } from '../time/clock.js';
 import type { Job, JobRunner, SchedulerAlert, SchedulerEvents } from './events.js';
 import { TypedEmitter } from './events.js';
 import { defaultResticCacheDir, type JobDef, jobsFromConfig, planSignature, type SchedulerConfig } from './job-defs.js';
@@ -80,7 +80,7 @@ export class Scheduler {
   readonly #plans = new Map<string, Plan>();
   readonly #active = new Map<string, Active>();
   #timer: TimerHandle | null = null;
-  #armedAt: { wall: number; mono: number } | null = null;
+  #armedAt: ClockMark | null = null;
   #started = false;
   #stopped = false;
 
@@ -296,7 +296,7 @@ export class Scheduler {
     }
     if (earliest === null && this.#plans.size === 0) return; // nothing scheduled: no timer at all
     const delay = earliest === null ? this.#opts.maxTimerMs : Math.min(Math.max(0, earliest - now), this.#opts.maxTimerMs);
-    this.#armedAt = { wall: now, mono: this.#clock.monotonic() };
+    this.#armedAt = markClock(this.#clock);
     const handle = this.#clock.setTimer(delay, () => {
       if (this.#timer !== handle) return; // a superseded timer (or a second fire of the same one)
       this.#timer = null;
@@ -307,10 +307,7 @@ export class Scheduler {
 
   /** Wall time ran ahead of monotonic time since the timer was armed: the machine was suspended. */
   #sleptSinceArm(): boolean {
-    if (!this.#armedAt) return false;
-    const wall = this.#clock.now() - this.#armedAt.wall;
-    const mono = this.#clock.monotonic() - this.#armedAt.mono;
-    return wall - mono > this.#opts.sleepThresholdMs;
+    return this.#armedAt !== null && driftSince(this.#armedAt, this.#clock) > this.#opts.sleepThresholdMs;
   }
 
   /** Looks at every plan: starts what is due, turns what was missed into one catch-up, re-arms. */

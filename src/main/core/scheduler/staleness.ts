@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AgentStateStore } from '../state/agent-state.js';
-import type { Clock, TimerHandle } from './clock.js';
-import { systemClock } from './clock.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
+import { systemClock } from '../time/clock.js';
 import type { SchedulerAlert } from './events.js';
 import { TypedEmitter } from './events.js';
 
