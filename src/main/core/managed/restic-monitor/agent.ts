@@ -10,7 +10,10 @@ import { buildResult, failureResult, heartbeatIntervalMs, summaryLines } from '.
 import { ingestTasks } from './ingest.js';
 import { LogTail } from './log-tail.js';
 import { RmStore, type RmTaskRow } from './store.js';
-import type { ResolveRepository, RmExecTask, RmTask, RmTaskExecutor } from './types.js';
+import { RmConnection } from './connection.js';
+import { recoverInterrupted, resolveTaskRepository } from './recovery.js';
+import { drainResults } from './results.js';
+import type { ResolveRepository, RmExecTask, RmTaskExecutor } from './types.js';
 import { backoffDelay, OUTBOX_BACKOFF, POLL_BACKOFF } from '../backoff.js';
 import { diskUsage } from '../disk-usage.js';
 import { Wakeable } from '../wakeable.js';
@@ -63,17 +66,14 @@ const UPTIME_START = Date.now();
 export class RmAgent {
   readonly api: RmApiClient;
   readonly store: RmStore;
+  readonly #conn: RmConnection;
   readonly #log: Logger;
   readonly #hbWake = new Wakeable();
   readonly #mainWake = new Wakeable();
   readonly #outWake = new Wakeable();
   #stopped = true;
   #loops: Promise<void>[] = [];
-  #agentId: string | null = null;
-  #registering: Promise<string | null> | null = null;
   #pollEveryMs: number;
-  #connected = false;
-  #lastError: string | null = null;
   #running: { taskId: string; type: string; progress: Progress | null; abort: AbortController } | null = null;
 
   constructor(private readonly opts: RmAgentOptions) {
@@ -88,6 +88,14 @@ export class RmAgent {
       userAgent: `restic-agent/${opts.agentVersion} (${platform()}; ${arch()})`,
     });
     this.store = new RmStore(opts.db);
+    this.#conn = new RmConnection(
+      this.api,
+      this.store,
+      opts,
+      this.#log,
+      (ms) => this.#mainWake.wait(ms),
+      () => this.#stopped,
+    );
     this.#pollEveryMs = opts.pollIntervalMs ?? 30_000;
   }
 
@@ -96,8 +104,7 @@ export class RmAgent {
     if (!this.#stopped) return;
     this.#stopped = false;
     for (const w of [this.#hbWake, this.#mainWake, this.#outWake]) w.open();
-    this.#agentId = this.store.agentId(this.api.baseUrl);
-    await this.#recoverInterrupted();
+    await recoverInterrupted(this.store, this.opts.executor, this.opts.resolveRepository, this.#log);
     this.#loops = [this.#heartbeatLoop(), this.#mainLoop(), this.#outboxLoop()];
   }
 
@@ -114,52 +121,13 @@ export class RmAgent {
   status(): RmAgentStatus {
     const r = this.#running;
     return {
-      agentId: this.#agentId,
-      connected: this.#connected,
-      lastError: this.#lastError,
+      agentId: this.#conn.agentId,
+      connected: this.#conn.connected,
+      lastError: this.#conn.lastError,
       running: r ? { taskId: r.taskId, type: r.type, progress: r.progress } : null,
       claimed: this.store.claimed().length,
       outbox: this.store.outboxSize(),
     };
-  }
-
-  // ---- registration -------------------------------------------------------------------------------------
-
-  async #ensureAgentId(): Promise<string | null> {
-    if (this.#agentId) return this.#agentId;
-    this.#registering ??= this.#register().finally(() => (this.#registering = null));
-    return this.#registering;
-  }
-
-  async #register(): Promise<string | null> {
-    for (let failures = 0; !this.#stopped; failures++) {
-      try {
-        const { agentId, created } = await this.api.register({
-          hostname: this.opts.hostname.slice(0, 255),
-          os: platform().slice(0, 50),
-          arch: arch().slice(0, 50),
-          version: this.opts.agentVersion.slice(0, 50),
-          metadata: { agent: 'restic-agent', ...(this.opts.metadata ?? {}) },
-        });
-        this.store.setAgentId(this.api.baseUrl, agentId);
-        this.#agentId = agentId;
-        this.#ok();
-        this.#log.info(`restic-monitor: ${created ? 'registered' : 're-registered'} as ${agentId}`, { hostname: this.opts.hostname });
-        return agentId;
-      } catch (e) {
-        this.#fail('register', e);
-        await this.#mainWake.wait(backoffDelay(OUTBOX_BACKOFF, failures));
-      }
-    }
-    return null;
-  }
-
-  /** The server no longer knows `staleId` (its tenant changed, or the agent row is gone): register again. */
-  #forget(staleId: string): void {
-    if (this.#agentId === staleId) {
-      this.#log.warn('restic-monitor: server answered "Agent not found"; registering again', { agentId: staleId });
-      this.#agentId = null;
-    }
   }
 
   // ---- heartbeat ----------------------------------------------------------------------------------------
@@ -167,7 +135,7 @@ export class RmAgent {
   async #heartbeatLoop(): Promise<void> {
     const every = heartbeatIntervalMs(this.opts.heartbeatIntervalMs);
     while (!this.#stopped) {
-      const id = await this.#ensureAgentId();
+      const id = await this.#conn.ensureAgentId();
       if (!id || this.#stopped) break;
       try {
         const running = this.#running?.type === 'backup';
@@ -182,7 +150,7 @@ export class RmAgent {
           })),
           lastBackupStatus: running ? 'running' : (this.store.lastBackupResult() ?? 'none'),
         });
-        this.#ok();
+        this.#conn.ok();
         if (this.opts.pollIntervalMs === undefined && res.nextTaskCheckAfterSeconds) {
           const next = Math.min(300, Math.max(1, res.nextTaskCheckAfterSeconds)) * 1000;
           if (next !== this.#pollEveryMs) {
@@ -192,10 +160,10 @@ export class RmAgent {
         }
       } catch (e) {
         if (e instanceof RmHttpError && e.agentNotFound) {
-          this.#forget(id);
+          this.#conn.forget(id);
           continue;
         }
-        this.#fail('heartbeat', e);
+        this.#conn.fail('heartbeat', e);
       }
       await this.#hbWake.wait(every);
     }
@@ -214,19 +182,19 @@ export class RmAgent {
         continue;
       }
       if (now - lastPoll >= this.#pollEveryMs) {
-        const id = await this.#ensureAgentId();
+        const id = await this.#conn.ensureAgentId();
         if (!id || this.#stopped) break;
         try {
           const raw = await this.api.pollTasks(id, 1);
           lastPoll = Date.now();
           failures = 0;
-          this.#ok();
+          this.#conn.ok();
           const s = ingestTasks(this.store, raw, Date.now(), this.#log);
           if (s.rejected + s.rereported > 0) this.#outWake.wake();
           if (s.claimed > 0) lastPoll = 0; // a backlog after downtime: fetch the next one right after this
           continue;
         } catch (e) {
-          this.#fail('poll', e);
+          this.#conn.fail('poll', e);
           await this.#mainWake.wait(backoffDelay(POLL_BACKOFF, failures++));
           continue;
         }
@@ -242,7 +210,7 @@ export class RmAgent {
     let access: RepoAccess | null;
     let msg: string;
     try {
-      access = (await this.opts.resolveRepository(task.repository)) ?? (await this.opts.resolveRepository(task.serverRepository));
+      access = await resolveTaskRepository(this.opts.resolveRepository, task);
       msg = `repository ${redact(task.repository)} not found in the agent config: add it under repositories: with its password`;
     } catch (e) {
       // A configured secret missing from the secret store: a fault of this machine, not of the task.
@@ -261,7 +229,7 @@ export class RmAgent {
       return;
     }
     if (!row.acked) {
-      const id = await this.#ensureAgentId();
+      const id = await this.#conn.ensureAgentId();
       if (!id) return;
       try {
         await this.api.ack(id, task.id);
@@ -272,7 +240,7 @@ export class RmAgent {
           this.store.markDropped(task.id, 'ack: task not found on the server');
           return;
         }
-        this.#fail('ack', e);
+        this.#conn.fail('ack', e);
         await this.#mainWake.wait(backoffDelay(OUTBOX_BACKOFF, 2)); // not started; try again
         return;
       }
@@ -314,91 +282,13 @@ export class RmAgent {
     this.#outWake.wake();
   }
 
-  /** Tasks left `running` by a previous process: reconcile by tag (backup) or report as interrupted; never re-run. */
-  async #recoverInterrupted(): Promise<void> {
-    for (const row of this.store.running()) {
-      const task: RmTask | null = row.task;
-      const ids = { taskId: row.taskId, attempt: row.attempt, policyId: row.policyId, taskType: row.taskType };
-      let snapshotId: string | null = null;
-      if (task?.type === 'backup') {
-        try {
-          const access = (await this.opts.resolveRepository(task.repository)) ?? (await this.opts.resolveRepository(task.serverRepository));
-          if (access) snapshotId = await this.opts.executor.findSnapshotForTask({ ...task, access, reconcileTag: `task=${task.id}` });
-        } catch (e) {
-          this.#log.warn('restic-monitor: could not look for the snapshot of an interrupted backup', { taskId: row.taskId, error: (e as Error).message });
-        }
-      }
-      const note = 'restic-agent: the agent restarted while this task was running; it was not run again.';
-      const body = snapshotId
-        ? {
-            taskId: row.taskId,
-            policyId: row.policyId,
-            taskType: row.taskType,
-            status: 'success' as const,
-            durationSeconds: 0,
-            snapshotId,
-            log: `${note} Its snapshot ${snapshotId} (tag task=${row.taskId}) was found in the repository.`,
-          }
-        : failureResult({ id: row.taskId, policyId: row.policyId, taskType: row.taskType }, 'interrupted: the agent restarted while restic was running', note);
-      this.#log.warn('restic-monitor: reporting a task interrupted by a restart', { taskId: row.taskId, status: body.status });
-      this.store.finish(ids, body, Date.now());
-    }
-  }
-
   // ---- outbox ---------------------------------------------------------------------------------------------
 
   async #outboxLoop(): Promise<void> {
     while (!this.#stopped) {
-      await this.drainOutbox();
+      await drainResults(this.api, this.store, this.#conn, this.#log, () => this.#stopped);
       const next = this.store.outboxNextDue();
       await this.#outWake.wait(next === null ? 60_000 : next - Date.now());
     }
-  }
-
-  /** Sends due results oldest first; stops at the first transient failure (the server is probably down). */
-  async drainOutbox(): Promise<void> {
-    for (const row of this.store.outboxDue(Date.now())) {
-      if (this.#stopped) return;
-      const id = await this.#ensureAgentId();
-      if (!id) return;
-      try {
-        // Every task that reached the agent is acked before its result, whatever happened to it locally.
-        if (this.store.task(row.taskId)?.acked === false) {
-          await this.api.ack(id, row.taskId).catch((e: unknown) => {
-            if (!(e instanceof RmHttpError && e.status === 404)) throw e;
-          });
-          this.store.markAcked(row.taskId);
-        }
-        await this.api.submitResult(id, row.body);
-        this.store.delivered(row.id, row.taskId, row.attempt);
-        this.#ok();
-        this.#log.info('restic-monitor: result delivered', { taskId: row.taskId, status: row.body.status });
-      } catch (e) {
-        const err = e as Error;
-        if (e instanceof RmHttpError && e.agentNotFound) {
-          this.#forget(id);
-          this.store.defer(row.id, Date.now(), err.message); // the server does not check task ownership: resend under the new id
-          return;
-        }
-        // 400 = our body is wrong (a bug): keep it (never drop a result) but retry rarely.
-        const permanent = e instanceof RmHttpError && e.status !== null && !e.transient;
-        this.store.defer(row.id, Date.now() + (permanent ? 300_000 : backoffDelay(OUTBOX_BACKOFF, row.sends)), err.message);
-        this.#fail('task-results', e);
-        return;
-      }
-    }
-  }
-
-  #ok(): void {
-    this.#connected = true;
-    this.#lastError = null;
-    this.opts.onAuthenticated?.();
-  }
-
-  #fail(what: string, e: unknown): void {
-    const msg = redact(e instanceof Error ? e.message : String(e));
-    if (e instanceof RmHttpError && e.status === null) this.#connected = false;
-    if (msg !== this.#lastError) this.#log.warn(`restic-monitor: ${what} failed: ${msg}`);
-    this.#lastError = msg;
   }
 }
