@@ -1,4 +1,5 @@
 import type { AgentState, AgentStatus } from '../../shared/model/status.js';
+import { formatDuration } from '../../shared/format.js';
 
 /** What the tray menu can ask the shell to do. */
 export interface TrayActions {
@@ -134,15 +135,6 @@ function newestSuccess(status: AgentStatus): Date | null {
 
 function startOfTomorrow(now: Date): Date {
   return new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 0, 0, 0, 0);
-}
-
-/** `5 min`, `2 h 10 min`, `40 s`. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} min`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
 function formatAgo(ms: number): string {

@@ -1,13 +1,4 @@
-export { formatBytes } from '../../../shared/format.js';
-
-/** `5 min`, `1 h 20 min`, `45 s`. */
-export function formatDuration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined) return '—';
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const m = Math.round(s / 60);
-  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
-}
+export { formatBytes, formatDuration } from '../../../shared/format.js';
 
 /** A local date and time, or a dash. */
 export function formatTime(iso: string | null | undefined): string {
