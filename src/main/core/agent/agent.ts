@@ -51,11 +51,8 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   let createdDemo = false;
   let secrets = opts.secretStore;
   const ifMissing = opts.ifMissing ?? 'fail';
-  if (!existsSync(opts.configPath) && ifMissing === 'empty') {
-    await writeConfigFile(opts.configPath, '# Restic Monitor Agent configuration (see docs/configuration.md; the desktop setup wizard fills it in).\n');
-  }
   if (!existsSync(opts.configPath)) {
-    if (ifMissing !== 'demo') {
+    if (ifMissing === 'fail') {
       throw new ConfigError(opts.configPath, [
         {
           path: '',
@@ -63,10 +60,14 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
         },
       ]);
     }
-    const dataDir = opts.dataDir ?? dataDirFor(opts.configPath);
-    secrets ??= await openSecretStore({ backend: 'auto', file: null }, dataDir);
-    await createDemoSetup(dataDir, secrets, { configPath: opts.configPath });
-    createdDemo = true;
+    if (ifMissing === 'empty') {
+      await writeConfigFile(opts.configPath, '# Restic Monitor Agent configuration (see docs/configuration.md; the desktop setup wizard fills it in).\n');
+    } else {
+      const dataDir = opts.dataDir ?? dataDirFor(opts.configPath);
+      secrets ??= await openSecretStore({ backend: 'auto', file: null }, dataDir);
+      await createDemoSetup(dataDir, secrets, { configPath: opts.configPath });
+      createdDemo = true;
+    }
   }
   const { config: loaded, warnings } = await loadConfigFile(opts.configPath, { ...currentNormaliseContext(), dataDir: dataDirFor(opts.configPath) });
   const paths = checkPaths(loaded);
