@@ -17,6 +17,7 @@ import { MemorySecretStore } from '../../src/main/core/secrets/memory-store.js';
 import type { LogEntry } from '../../src/shared/model/log.js';
 import { resticBins } from '../helpers/restic-bins.js';
 import { connectPage, launchChromium, serve, type PageGlobals } from './harness.js';
+import { sleep } from '../helpers/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const shots = join(root, 'docs', 'screenshots');
@@ -185,7 +186,7 @@ describe.skipIf(!restic19 || !existsSync('/usr/bin/chromium'))('desktop window a
     // 3 s at 1,000 lines/s, in 100-line batches (the bridge sends one batch per 50–100 ms).
     for (let i = 0; i < 30; i++) {
       await page.evaluate((entries) => (globalThis as unknown as PageGlobals).__agentEmit('logs', entries), batch());
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     const { frames, longTasks } = await page.evaluate(() => {
       const w = globalThis as unknown as PageGlobals;
@@ -212,7 +213,7 @@ describe.skipIf(!restic19 || !existsSync('/usr/bin/chromium'))('desktop window a
     expect(shell.bridge.attached).toBe(false);
     const callsBefore = shell.calls.length;
     await core.backupNow(null);
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     expect(shell.bridge.hasTimer).toBe(false);
     expect(shell.calls.length).toBe(callsBefore);
     expect(pageErrors).toEqual([]);

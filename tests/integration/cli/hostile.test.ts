@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentStatus } from '../../../src/shared/model/status.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { waitFor, sleep } from '../../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/restic-agent.js', import.meta.url));
 const execFileP = promisify(execFile);
@@ -70,14 +71,6 @@ function writeConfig(dir: string, lines: string[]): void {
   writeFileSync(join(dir, 'config.yaml'), lines.join('\n') + '\n');
 }
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 function childPids(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -122,17 +115,17 @@ describe('restic-agent as a hostile operator uses it', () => {
       expect((await agent(dir, ['init'])).code).toBe(0);
       const child: ChildProcess = spawn(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), 'backup'], { env: env(dir), stdio: 'ignore' });
       const locks = join(repo, 'locks');
-      await waitFor('restic to take its lock', () => existsSync(locks) && readdirSync(locks).length > 0);
-      await new Promise((r) => setTimeout(r, 1500));
+      await waitFor('restic to take its lock', () => existsSync(locks) && readdirSync(locks).length > 0, 30_000);
+      await sleep(1500);
       const resticPids = childPids(child.pid!);
       expect(resticPids.length).toBeGreaterThan(0);
       // The agent dies without a chance to clean up; restic dies with it (here: at once, to be deterministic).
       const killedAt = Date.now();
       child.kill('SIGKILL');
       for (const pid of resticPids) process.kill(pid, 'SIGKILL');
-      await waitFor('restic to be gone', () => resticPids.every((p) => !running(p)));
+      await waitFor('restic to be gone', () => resticPids.every((p) => !running(p)), 30_000);
       expect(readdirSync(locks).length).toBe(1);
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(1500);
 
       const status = await agent(dir, ['--json', 'status']);
       const s = JSON.parse(status.stdout) as AgentStatus;
@@ -158,7 +151,7 @@ describe('restic-agent as a hostile operator uses it', () => {
       stdio: ['pipe', 'ignore', 'ignore'],
     });
     try {
-      await waitFor('the holder to take its lock', () => readdirSync(join(repo, 'locks')).length > 0);
+      await waitFor('the holder to take its lock', () => readdirSync(join(repo, 'locks')).length > 0, 30_000);
       const backup = await agent(dir, ['--json', 'backup']);
       const records = JSON.parse(backup.stdout) as Array<{ kind: string; outcome: string }>;
       expect(records.map((r) => [r.kind, r.outcome])).toEqual([
@@ -269,7 +262,7 @@ describe('restic-agent as a hostile operator uses it', () => {
     expect((await agent(dir, ['init'])).code).toBe(0);
     const first = spawn(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), 'run'], { env: env(dir), stdio: 'ignore' });
     try {
-      await waitFor('the first daemon', () => existsSync(join(dir, 'data', 'agent.pid')));
+      await waitFor('the first daemon', () => existsSync(join(dir, 'data', 'agent.pid')), 30_000);
       const second = await agent(dir, ['run']);
       expect(second.code).toBe(1);
       expect(second.stderr).toContain(`another restic-agent (pid ${first.pid}) is already running`);

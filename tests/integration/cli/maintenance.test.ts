@@ -12,6 +12,7 @@ import type { RunRecord } from '../../../src/shared/model/run.js';
 import { createAgentCore } from '../../../src/main/core/agent/agent.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { sleep } from '../../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/restic-agent.js', import.meta.url));
 const execFileP = promisify(execFile);
@@ -79,7 +80,7 @@ describe('maintenance cadence with real restic', () => {
       while (Date.now() < end) {
         prunes = (await core.getHistory({ limit: 50 })).filter((r) => r.kind === 'prune' && r.outcome !== null);
         if (prunes.length > 0) break;
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
       expect(prunes[0]).toMatchObject({ kind: 'prune', trigger: 'schedule', outcome: 'success', source: null });
       const logs = await core.getLogs({ limit: 1000 });

@@ -6,6 +6,7 @@ import { startReferenceOrchestrator } from '../../../reference-orchestrator/test
 import { tempDir } from '../../helpers/tmp.js';
 import { agentFor, call } from './agent-wire.js';
 import { claimedBackup } from './scenario-helpers.js';
+import { sleep } from '../../helpers/wait.js';
 
 let orch: ReferenceOrchestrator | undefined;
 let proxy: FaultProxy | undefined;
@@ -97,7 +98,7 @@ describe('fault-injecting proxy', () => {
     const { via, taskId, leaseId } = await setup();
     const hold = proxy!.addRule({ path: STATUS, bodyMatch: (b) => b.includes('"status_seq":5'), action: { kind: 'hold' } });
     const held = via.status(taskId, { lease_id: leaseId, status_seq: 5, state: 'running' });
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect((await via.status(taskId, { lease_id: leaseId, status_seq: 7, state: 'running' })).json.applied).toBe(true);
     hold.release();
     expect((await held).json).toMatchObject({ stale: true, applied: false });

@@ -3,6 +3,7 @@ import { tempDir } from '../../helpers/tmp.js';
 import type { ReferenceOrchestrator } from '../../../reference-orchestrator/testing/index.js';
 import { startReferenceOrchestrator } from '../../../reference-orchestrator/testing/index.js';
 import { call, registerAgent } from './agent-wire.js';
+import { sleep } from '../../helpers/wait.js';
 
 let orch: ReferenceOrchestrator | undefined;
 afterEach(async () => {
@@ -31,7 +32,7 @@ describe('reference orchestrator: §11 happy path over HTTP', () => {
     // A poll parked before the task exists is answered as soon as the task is queued.
     const started = Date.now();
     const pending = agent.poll(20, 1);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const task = await orch.admin.createTask(agent.agentId, 'backup', { paths: ['/home/alice'], tags: ['plan:daily'] }, { repo: REPO });
     const offerRes = await pending;
     expect(Date.now() - started).toBeLessThan(5000);

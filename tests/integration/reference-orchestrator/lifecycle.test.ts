@@ -4,6 +4,7 @@ import { startReferenceOrchestrator } from '../../../reference-orchestrator/test
 import { tempDir } from '../../helpers/tmp.js';
 import { registerAgent } from './agent-wire.js';
 import { claimedBackup, startWithClock, takeOffer } from './scenario-helpers.js';
+import { sleep } from '../../helpers/wait.js';
 
 let orch: ReferenceOrchestrator | undefined;
 afterEach(async () => {
@@ -17,7 +18,7 @@ describe('cancellation (§8.1)', () => {
     const { agent, taskId, leaseId } = await claimedBackup(orch);
     const t0 = Date.now();
     const parked = agent.poll(30, 0);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     await orch.admin.cancelTask(taskId);
     const r = await parked;
     expect(Date.now() - t0 - 300).toBeLessThan(1000);

@@ -8,6 +8,7 @@ import { startReferenceOrchestrator } from '../../../reference-orchestrator/test
 import { tempDir } from '../../helpers/tmp.js';
 import { agentFor, call, registerAgent } from './agent-wire.js';
 import { claimedBackup } from './scenario-helpers.js';
+import { sleep } from '../../helpers/wait.js';
 
 let orch: ReferenceOrchestrator | undefined;
 afterEach(async () => {
@@ -138,7 +139,7 @@ describe('idempotency (§4) and status_seq rules (§5.5.3)', () => {
       headers: { authorization: `Bearer ${agent.token}`, 'idempotency-key': key, 'content-type': 'application/json' },
       body: Readable.from(slowBody()),
     });
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     const second = await call(o.url, 'POST', `/tasks/${taskId}/status`, { token: agent.token, key, rawBody: body });
     expect(second.status).toBe(409);
     expect(second.json.code).toBe('idempotency_in_flight');

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepoAccess } from '../../../src/main/core/config/types.js';
 import { detectResticVersion, Restic, ResticError, type ResticEvent } from '../../../src/main/core/restic/restic.js';
 import { resticBins } from '../../helpers/restic-bins.js';
-import { holdLock, isRoot, stopHolder, resticAsNobody, sourceTree, waitFor, writableDir } from './setup.js';
+import { holdLock, isRoot, stopHolder, resticAsNobody, sourceTree, writableDir } from './setup.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const PASSWORD = 'integration-pw-4711';
 
@@ -90,7 +91,7 @@ describe.each(resticBins().map((b) => [b.label, b.path] as const))('Restic facad
   it('lock conflict → locked after the retry window', async () => {
     const holder = holdLock(binary, repo, cache);
     try {
-      await waitFor(async () => (await restic.listLocks()).length > 0, 15_000, 'the holder lock');
+      await waitFor('the holder lock', async () => (await restic.listLocks()).length > 0, 15_000);
       const waiting = await make({}, 2000);
       const r = await waiting.forget({ retention: { keepLast: 1 }, prune: false });
       expect(r.outcome).toBe('locked');

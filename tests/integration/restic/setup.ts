@@ -58,13 +58,3 @@ export async function stopHolder(holder: ChildProcess, graceMs = 3000): Promise<
   await closed;
   clearTimeout(t);
 }
-
-/** Resolves when `fn` returns true, polling every 200 ms (throws after `ms`). */
-export async function waitFor(fn: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}

@@ -8,6 +8,7 @@ import { afterAll } from 'vitest';
 import { createAgentCore } from '../../../src/main/core/agent/agent.js';
 import type { AgentCore } from '../../../src/main/core/agent/contract.js';
 import type { RunRecord } from '../../../src/shared/model/run.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
 
 const run = promisify(execFile);
 
@@ -77,19 +78,6 @@ export function writeConfig(dir: string, binary: string, lines: ReadonlyArray<st
 export function startCore(dir: string): Promise<AgentCore> {
   return createAgentCore({ configPath: join(dir, 'config.yaml'), dataDir: join(dir, 'data'), schedule: true });
 }
-
-/** Polls `check` every 100 ms until it returns a value (not undefined/false) or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The run history oldest first (getHistory lists newest first). */
 export async function history(core: AgentCore, source?: string): Promise<RunRecord[]> {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { AgentCore } from '../../../src/main/core/agent/contract.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { history, initRepo, randomSource, sleep, startCore, t, waitFor, writeConfig } from './harness.js';
+import { history, initRepo, randomSource, startCore, t, writeConfig } from './harness.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
 
 /** A small source on an `every <interval>` policy; the first run comes 1 s (catch_up_delay) after start. */
 async function setup(binary: string, interval: string): Promise<{ dir: string; src: string }> {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { AgentCore } from '../../../src/main/core/agent/contract.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { history, holdExclusiveLock, initRepo, randomSource, sleep, startCore, t, waitFor, writeConfig } from './harness.js';
+import { history, holdExclusiveLock, initRepo, randomSource, startCore, t, writeConfig } from './harness.js';
+import { sleep, waitFor } from '../../helpers/wait.js';
 
 /** A schedule that does not come due during a test (and is never "missed": the agent tracks it from now). */
 const NEVER = '"0 0 1 1 *"';

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { killOrphan, processStartTime } from '../../../src/main/core/agent/orphans.js';
+import { sleep } from '../../helpers/wait.js';
 
 function sleeper(): { pid: number; exited: Promise<NodeJS.Signals | null> } {
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });
@@ -27,7 +28,7 @@ describe('killOrphan', () => {
   it('escalates to SIGKILL when SIGINT is ignored', async () => {
     const child = spawn('sh', ['-c', 'trap "" INT; sleep 30'], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', (_c, signal) => resolve(signal)));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     await killOrphan(child.pid!, processStartTime(child.pid!), 300);
     expect(await exited).toBe('SIGKILL');
   });

@@ -6,7 +6,7 @@ import { freeBytes } from '../../../src/main/core/conditions/free-space.js';
 import { linuxIsMetered, linuxOnAcPower, parseBusctlMetered, parseNmcliMetered } from '../../../src/main/core/conditions/linux.js';
 import { parsePmsetBatt } from '../../../src/main/core/conditions/macos.js';
 import { createPlatformProbes } from '../../../src/main/core/conditions/platform.js';
-import { FakeProbes } from '../../../src/main/core/conditions/probes.js';
+import { FakeProbes } from '../../fakes/fake-probes.js';
 import { probeOutput } from '../../../src/main/core/conditions/run-command.js';
 import { parseWindowsCost, parseWindowsPower } from '../../../src/main/core/conditions/windows.js';
 import type { RunConditions } from '../../../src/main/core/config/types.js';

@@ -1,5 +1,5 @@
 import type { RunOutcome } from '../../../src/shared/model/run.js';
-import { FakeProbes } from '../../../src/main/core/conditions/probes.js';
+import { FakeProbes } from '../../fakes/fake-probes.js';
 import type { PolicyConfig, Schedule } from '../../../src/main/core/config/types.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import type { Job, SchedulerAlert, SchedulerEvents } from '../../../src/main/core/scheduler/events.js';

@@ -6,6 +6,8 @@ import type { RunRecord } from '../../../shared/model/run.js';
 import type { AgentStatus } from '../../../shared/model/status.js';
 import type { AgentCore, AgentCoreOptions, OneShot } from './contract.js';
 import { createPlatformProbes } from '../conditions/platform.js';
+import type { PlatformProbes } from '../conditions/probes.js';
+import { type Clock, systemClock } from '../time/clock.js';
 import { checkPaths } from '../config/check-paths.js';
 import { createDemoSetup, generatePassword } from '../config/demo.js';
 import { ConfigError, loadConfigFile, validateConfigText } from '../config/load.js';
@@ -93,7 +95,10 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
     throw e;
   }
   const db = state.db;
-  const agent = new Agent(opts.configPath, config, secrets, version, db, createdDemo, lock);
+  const agent = new Agent(opts.configPath, config, secrets, version, db, createdDemo, lock, {
+    clock: opts.clock ?? systemClock,
+    probes: opts.probes ?? createPlatformProbes(),
+  });
   if (opts.onLog) agent.logs.subscribe(opts.onLog);
   for (const w of warnings) agent.logs.warn(w);
   if (state.movedAside) {
@@ -111,7 +116,7 @@ class Agent implements AgentCore {
   readonly logs: LogHub;
   readonly #history: RunHistory;
   readonly #state: AgentStateStore;
-  readonly #queue = new RepoQueue();
+  readonly #queue: RepoQueue;
   readonly #running = new RunningRuns();
   readonly #events: EventHub;
   #repos: RepositoryRegistry;
@@ -132,7 +137,9 @@ class Agent implements AgentCore {
     private readonly db: StateDb,
     readonly createdDemo: boolean,
     private readonly lock: InstanceLock,
+    private readonly time: { readonly clock: Clock; readonly probes: PlatformProbes },
   ) {
+    this.#queue = new RepoQueue({ now: () => time.clock.now() });
     this.logs = new LogHub(config.agent.logLevel);
     this.#history = new RunHistory(db);
     this.#state = new AgentStateStore(db);
@@ -162,7 +169,8 @@ class Agent implements AgentCore {
       state: this.#state,
       runner: jobRunner(() => this.#deps()),
       queue: this.#queue,
-      probes: createPlatformProbes(),
+      clock: this.time.clock,
+      probes: this.time.probes,
       repositoryReachable: async (name) => (await this.#probe(name)).reachable,
       logger: this.logs,
     });

@@ -4,6 +4,8 @@ import type { RunRecord } from '../../../shared/model/run.js';
 import type { EnrollRequest } from './enroll.js';
 import type { LogHub } from '../log/logger.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import type { PlatformProbes } from '../conditions/probes.js';
+import type { Clock } from '../time/clock.js';
 
 /** How a shell (the CLI, the Electron main process, a test bridge) starts the agent core. */
 export interface AgentCoreOptions {
@@ -25,6 +27,10 @@ export interface AgentCoreOptions {
   readonly recoverCorruptState?: boolean;
   /** Receives every log entry from the very start (first-run setup included). */
   readonly onLog?: (entry: LogEntry) => void;
+  /** Time for everything that waits (schedules, queues); the system clock unless a test injects one. */
+  readonly clock?: Clock;
+  /** Power, network-cost and disk-space answers for conditions; the platform's unless a test injects them. */
+  readonly probes?: PlatformProbes;
 }
 
 /**

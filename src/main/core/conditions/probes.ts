@@ -19,30 +19,3 @@ export const unknownProbes: PlatformProbes = {
   isMetered: () => Promise.resolve(null),
   freeBytes: () => Promise.resolve(null),
 };
-
-/** Settable probes for tests and demos. */
-export class FakeProbes implements PlatformProbes {
-  ac: boolean | null = true;
-  metered: boolean | null = false;
-  free: number | null = null;
-  calls = 0;
-
-  constructor(init: Partial<Pick<FakeProbes, 'ac' | 'metered' | 'free'>> = {}) {
-    Object.assign(this, init);
-  }
-
-  onAcPower(): Promise<boolean | null> {
-    this.calls++;
-    return Promise.resolve(this.ac);
-  }
-
-  isMetered(): Promise<boolean | null> {
-    this.calls++;
-    return Promise.resolve(this.metered);
-  }
-
-  freeBytes(_path: string): Promise<number | null> {
-    this.calls++;
-    return Promise.resolve(this.free);
-  }
-}

@@ -10,7 +10,8 @@ import type { AgentCore } from '../../../../src/main/core/agent/contract.js';
 import { FakeResticMonitorServer, goTime } from '../../../fakes/restic-monitor-server.js';
 import { resticBins } from '../../../helpers/restic-bins.js';
 import { tempDir } from '../../../helpers/tmp.js';
-import { cli, cliRun, makeCoreWorld, REPO_PASSWORD, startCore, until, type CoreWorld } from './core-world.js';
+import { cli, cliRun, makeCoreWorld, REPO_PASSWORD, startCore, type CoreWorld } from './core-world.js';
+import { waitFor, sleep } from '../../../helpers/wait.js';
 
 const TOKEN = 'rm-shared-token-Kx93';
 const POLICY = '11111111-2222-4333-8444-555555555555';
@@ -37,17 +38,17 @@ async function core(w: CoreWorld): Promise<Awaited<ReturnType<typeof startCore>>
 
 /** The agent the server knows under the world's hostname (registration is by hostname). */
 async function registered(s: FakeResticMonitorServer, w: CoreWorld): Promise<string> {
-  const a = await until(() => [...s.agents.values()].find((x) => x.hostname === w.hostname), `registration of ${w.hostname}`);
+  const a = await waitFor(`registration of ${w.hostname}`, () => [...s.agents.values()].find((x) => x.hostname === w.hostname), 45_000);
   return a.id;
 }
 
 async function finished(s: FakeResticMonitorServer, taskId: string, ms?: number): Promise<string> {
-  return until(
+  return waitFor(
+    `task ${taskId} to finish`,
     () => {
       const st = s.tasks.get(taskId)?.status;
       return st === 'completed' || st === 'failed' ? st : null;
     },
-    `task ${taskId} to finish`,
     ms,
   );
 }
@@ -69,7 +70,7 @@ describe.each(resticBins())('restic-monitor through the agent core with $label',
     const { core: c, logs } = await core(w);
     const agentId = await registered(s, w);
     expect(agentId).toMatch(UUID);
-    await until(() => (s.agents.get(agentId)?.heartbeats ?? 0) >= 2, 'two heartbeats');
+    await waitFor('two heartbeats', () => (s.agents.get(agentId)?.heartbeats ?? 0) >= 2, 45_000);
     expect(s.agents.get(agentId)).toMatchObject({ version: expect.any(String), lastBackupStatus: 'none' });
     expect(s.agents.get(agentId)?.disks).toEqual(expect.arrayContaining([expect.objectContaining({ mountPath: w.dataDir })]));
     expect((await c.getStatus()).orchestrator).toMatchObject({ url: s.url, connected: true });
@@ -99,7 +100,7 @@ describe.each(resticBins())('restic-monitor through the agent core with $label',
     expect(await historyOf(c, b1.id)).toEqual([
       expect.objectContaining({ kind: 'backup', trigger: 'task', repository: 'main', outcome: 'success', snapshotId: run1?.snapshotId }),
     ]);
-    await until(() => s.agents.get(agentId)?.lastBackupStatus === 'success', 'lastBackupStatus success in a heartbeat');
+    await waitFor('lastBackupStatus success in a heartbeat', () => s.agents.get(agentId)?.lastBackupStatus === 'success', 45_000);
 
     const b2 = s.queueTask({ agentId, policyId: POLICY, type: 'backup', repository: w.repo, includePaths: [w.src], excludePatterns: ['*.tmp'] });
     expect(await finished(s, b2.id)).toBe('completed');
@@ -171,13 +172,17 @@ describe(`restic-monitor through the agent core: failures (restic ${newest})`, (
       setTimeout(() => void s.goDown().then(() => (downAt = Date.now())), 20); // the server dies while restic runs
     };
     const t = s.queueTask({ agentId, policyId: POLICY, type: 'backup', repository: w.repo, includePaths: [w.src] });
-    const [rec] = await until(async () => {
-      const h = await historyOf(c, t.id);
-      return h[0]?.endedAt ? h : null;
-    }, 'the backup to finish locally');
+    const [rec] = await waitFor(
+      'the backup to finish locally',
+      async () => {
+        const h = await historyOf(c, t.id);
+        return h[0]?.endedAt ? h : null;
+      },
+      45_000,
+    );
     expect(rec).toMatchObject({ outcome: 'success' });
     expect(downAt).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 2500)); // several failed sends
+    await sleep(2500); // several failed sends
     expect((await c.getStatus()).orchestrator).toMatchObject({ connected: false });
     expect(s.runs.has(t.id)).toBe(false);
 
@@ -185,7 +190,7 @@ describe(`restic-monitor through the agent core: failures (restic ${newest})`, (
     expect(await finished(s, t.id, 60_000)).toBe('completed');
     expect(s.runs.get(t.id)).toMatchObject({ status: 'success', submissions: 1, snapshotId: rec?.snapshotId });
     expect(await w.snapshots()).toHaveLength(1);
-    await until(async () => (await c.getStatus()).orchestrator?.connected, 'connected again');
+    await waitFor('connected again', async () => (await c.getStatus()).orchestrator?.connected, 45_000);
   }, 60_000);
 
   it('keeps a claimed task across a crash of `restic-agent run` and runs it once after the restart', async () => {
@@ -198,8 +203,8 @@ describe(`restic-monitor through the agent core: failures (restic ${newest})`, (
     const t = s.queueTask({ agentId, policyId: POLICY, type: 'backup', repository: w.repo, includePaths: [w.src] });
     const due = Date.now() + 4000;
     t.scheduled_for = goTime(due); // not enforced by the server: handed out now, run by the agent when due
-    await until(() => t.handedOut === 1, `the claim; agent stderr: ${first.stderr()}`, 20_000);
-    await new Promise((r) => setTimeout(r, 300)); // the claim is persisted before anything else
+    await waitFor(`the claim; agent stderr: ${first.stderr()}`, () => t.handedOut === 1, 20_000);
+    await sleep(300); // the claim is persisted before anything else
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     expect(t.status).toBe('assigned'); // claimed, not acked: the server will never hand it out again
@@ -228,7 +233,7 @@ describe(`protocol: auto through the agent core (restic ${newest})`, () => {
     const first = await core(w);
     const agentId = await registered(s, w);
     // Removed from the file once the server accepted it (an authenticated 2xx), not before.
-    await until(() => !readFileSync(w.configPath, 'utf8').includes(TOKEN), 'the YAML token removed after it was proven');
+    await waitFor('the YAML token removed after it was proven', () => !readFileSync(w.configPath, 'utf8').includes(TOKEN), 45_000);
     expect(readFileSync(w.configPath, 'utf8')).toContain('protocol: auto');
     expect(s.requests.some((r) => r.path === '/agents/register' && r.authorization === null)).toBe(false); // no credential-less rm request
     expect(probes(s)).toEqual([expect.objectContaining({ authorization: null, status: 401 })]); // no credential to an unknown server
@@ -243,7 +248,7 @@ describe(`protocol: auto through the agent core (restic ${newest})`, () => {
     expect(second.logs.filter((l) => l.level === 'error')).toEqual([]);
     await s.comeBack();
     const beats = s.agents.get(agentId)?.heartbeats ?? 0;
-    await until(() => (s.agents.get(agentId)?.heartbeats ?? 0) > beats, 'heartbeats after the restart');
+    await waitFor('heartbeats after the restart', () => (s.agents.get(agentId)?.heartbeats ?? 0) > beats, 45_000);
     expect(probes(s)).toHaveLength(1);
     expect(s.agents.size).toBe(1);
   }, 45_000);
@@ -260,14 +265,14 @@ describe(`protocol: auto through the agent core (restic ${newest})`, () => {
     const agentId = enrolled.agentId ?? '';
     expect(readFileSync(w.configPath, 'utf8')).toMatch(/protocol: v1/);
     expect(readFileSync(w.configPath, 'utf8')).not.toContain(et.token);
-    await until(async () => (await orch.admin.getAgent(agentId)).heartbeats > 0, 'a v1 heartbeat');
+    await waitFor('a v1 heartbeat', async () => (await orch.admin.getAgent(agentId)).heartbeats > 0, 45_000);
     await first.core.stop();
 
     setProtocol(w, 'auto'); // a user who prefers `auto` in the file
     const second = await core(w);
     expect(second.logs.map((l) => l.message)).toContain(`orchestrator at ${orch.url} speaks protocol v1 (remembered)`);
     const beats = (await orch.admin.getAgent(agentId)).heartbeats;
-    await until(async () => (await orch.admin.getAgent(agentId)).heartbeats > beats, 'v1 heartbeats with protocol: auto');
+    await waitFor('v1 heartbeats with protocol: auto', async () => (await orch.admin.getAgent(agentId)).heartbeats > beats, 45_000);
     await second.core.stop();
 
     await orch.stop();
@@ -277,6 +282,6 @@ describe(`protocol: auto through the agent core (restic ${newest})`, () => {
     expect(third.logs.map((l) => l.message).join('\n')).not.toMatch(/speaks protocol v1/); // not probed again
     await orch.restart();
     const before = (await orch.admin.getAgent(agentId)).heartbeats;
-    await until(async () => (await orch.admin.getAgent(agentId)).heartbeats > before, 'v1 heartbeats after the orchestrator is back');
+    await waitFor('v1 heartbeats after the orchestrator is back', async () => (await orch.admin.getAgent(agentId)).heartbeats > before, 45_000);
   }, 45_000);
 });

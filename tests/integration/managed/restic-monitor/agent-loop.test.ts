@@ -5,19 +5,12 @@ import type { RmExecTask, RmTaskExecutor } from '../../../../src/main/core/manag
 import { openStateDb } from '../../../../src/main/core/state/db.js';
 import { FakeResticMonitorServer } from '../../../fakes/restic-monitor-server.js';
 import { memorySecrets } from '../../../fakes/restic-monitor-secrets.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-async function until(cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Executor double: records start times, fails the first `failFirst` runs with a retryable error. */
 function scripted(failFirst: number): RmTaskExecutor & { starts: Array<{ id: string; at: number; attempt: number; url: string }> } {
@@ -72,13 +65,13 @@ describe('RmAgent loop (fake server, scripted executor)', () => {
     cleanup.push(() => server.close());
     const exec = scripted(1);
     const agent = await agentFor(server, exec);
-    await until(() => agent.status().agentId !== null && (server.agents.get(agent.status().agentId ?? '')?.heartbeats ?? 0) > 0);
+    await waitFor('condition', () => agent.status().agentId !== null && (server.agents.get(agent.status().agentId ?? '')?.heartbeats ?? 0) > 0);
     const id = agent.status().agentId ?? '';
     expect(server.agents.get(id)).toMatchObject({ lastBackupStatus: 'none', os: process.platform });
     expect(server.agents.get(id)?.disks).toHaveLength(1);
 
     const t = server.queueTask({ agentId: id, type: 'check', repository: '/srv/r' });
-    await until(() => server.tasks.get(t.id)?.status === 'completed');
+    await waitFor('condition', () => server.tasks.get(t.id)?.status === 'completed');
     const task = server.tasks.get(t.id);
     expect(exec.starts).toHaveLength(2);
     expect(exec.starts[0]?.url).toBe('/local/srv/r'); // local credentials attached
@@ -98,16 +91,20 @@ describe('RmAgent loop (fake server, scripted executor)', () => {
     const server = await FakeResticMonitorServer.start();
     cleanup.push(() => server.close());
     const agent = await agentFor(server, scripted(0), 'lost-host');
-    await until(() => agent.status().agentId !== null);
+    await waitFor('condition', () => agent.status().agentId !== null);
     const first = agent.status().agentId;
     server.loseAgents();
-    await until(() => {
-      const now = agent.status().agentId;
-      return now !== null && now !== first && server.agents.has(now);
-    }, 10_000);
+    await waitFor(
+      'condition',
+      () => {
+        const now = agent.status().agentId;
+        return now !== null && now !== first && server.agents.has(now);
+      },
+      10_000,
+    );
     const id = agent.status().agentId ?? '';
     const t = server.queueTask({ agentId: id, type: 'check', repository: 's3:s3.amazonaws.com/unknown' });
-    await until(() => server.tasks.get(t.id)?.status === 'failed');
+    await waitFor('condition', () => server.tasks.get(t.id)?.status === 'failed');
     expect(server.runs.get(t.id)?.errorMessage).toMatch(/not found in the agent config/);
     expect(server.tasks.get(t.id)?.retry_count).toBe(0); // "not found" is non-retryable upstream
   });
@@ -117,14 +114,14 @@ describe('RmAgent loop (fake server, scripted executor)', () => {
     cleanup.push(() => server.close());
     const exec = scripted(0);
     const agent = await agentFor(server, exec, 'secretless-host');
-    await until(() => agent.status().agentId !== null);
+    await waitFor('condition', () => agent.status().agentId !== null);
     const id = agent.status().agentId ?? '';
     const bad = server.queueTask({ agentId: id, type: 'check', repository: '/srv/secretless' });
-    await until(() => server.tasks.get(bad.id)?.status === 'failed');
+    await waitFor('condition', () => server.tasks.get(bad.id)?.status === 'failed');
     expect(server.runs.get(bad.id)).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/repo:vault:password/) });
     expect(server.tasks.get(bad.id)?.retry_count).toBe(0); // "not in the secret store" is reported as "not found"
     const good = server.queueTask({ agentId: id, type: 'check', repository: '/srv/r' });
-    await until(() => server.tasks.get(good.id)?.status === 'completed');
+    await waitFor('condition', () => server.tasks.get(good.id)?.status === 'completed');
     expect(exec.starts.map((x) => x.id)).toEqual([good.id]);
   });
 });

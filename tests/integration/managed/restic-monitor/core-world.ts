@@ -126,15 +126,3 @@ export async function startCore(w: CoreWorld): Promise<{ core: AgentCore; logs: 
   const core = await createAgentCore({ configPath: w.configPath, dataDir: w.dataDir, schedule: true, onLog: (e) => logs.push(e) });
   return { core, logs };
 }
-
-/** Polls `cond` until it is truthy; the error names `what` and the last value. */
-export async function until<T>(cond: () => T | Promise<T>, what: string, ms = 45_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await cond();
-    if (last) return last as NonNullable<T>;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)?.slice(0, 300)})`);
-}

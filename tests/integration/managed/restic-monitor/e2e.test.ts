@@ -11,6 +11,7 @@ import { memorySecrets } from '../../../fakes/restic-monitor-secrets.js';
 import { resticBins } from '../../../helpers/restic-bins.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { TestResticExecutor, initRepo, snapshots } from './restic-executor.js';
+import { waitFor, sleep } from '../../../helpers/wait.js';
 
 const PASSWORD = 'correct horse battery staple';
 const TOKEN = 'rm-token-abcdef';
@@ -18,14 +19,6 @@ const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-async function until(cond: () => boolean, ms = 45_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function world(bin: string) {
   const dir = tempDir('rm-e2e-');
@@ -67,7 +60,7 @@ describe.each(resticBins())('restic-monitor end to end with $label', ({ path: bi
     const exec = new TestResticExecutor(bin, w.cache);
     const agent = startAgent(w, exec, join(w.dir, 'state.db'));
     await agent.start();
-    await until(() => agent.status().agentId !== null);
+    await waitFor('condition', () => agent.status().agentId !== null, 45_000);
     const agentId = agent.status().agentId ?? '';
     const policyId = '11111111-2222-4333-8444-555555555555';
     const backup = () =>
@@ -82,7 +75,7 @@ describe.each(resticBins())('restic-monitor end to end with $label', ({ path: bi
       });
 
     const b1 = backup();
-    await until(() => w.server.tasks.get(b1.id)?.status === 'completed');
+    await waitFor('condition', () => w.server.tasks.get(b1.id)?.status === 'completed', 45_000);
     const run1 = w.server.runs.get(b1.id);
     expect(run1).toMatchObject({ status: 'success', policyId, submissions: 1 });
     // restic 0.14's summary carries the short id, newer ones the full id.
@@ -94,15 +87,15 @@ describe.each(resticBins())('restic-monitor end to end with $label', ({ path: bi
     expect(w.server.agents.get(agentId)?.lastBackupStatus).toBeDefined();
 
     const b2 = backup();
-    await until(() => w.server.tasks.get(b2.id)?.status === 'completed');
+    await waitFor('condition', () => w.server.tasks.get(b2.id)?.status === 'completed', 45_000);
     expect(await snapshots(bin, w.repo, PASSWORD, w.cache)).toHaveLength(2);
 
     const check = w.server.queueTask({ agentId, policyId, type: 'check', repository: w.repo, retention: { keepLast: 1 } });
-    await until(() => w.server.tasks.get(check.id)?.status === 'completed');
+    await waitFor('condition', () => w.server.tasks.get(check.id)?.status === 'completed', 45_000);
     expect(w.server.runLog(check.id)).toMatch(/no errors were found/);
 
     const prune = w.server.queueTask({ agentId, policyId, type: 'prune', repository: w.repo, retention: { keepLast: 1 } });
-    await until(() => w.server.tasks.get(prune.id)?.status === 'completed');
+    await waitFor('condition', () => w.server.tasks.get(prune.id)?.status === 'completed', 45_000);
     const left = await snapshots(bin, w.repo, PASSWORD, w.cache);
     expect(left).toHaveLength(1);
     expect(left[0]?.tags).toContain(`task=${b2.id}`);
@@ -121,17 +114,17 @@ describe('restic-monitor outage', () => {
     const exec = new TestResticExecutor(bin, w.cache);
     const agent = startAgent(w, exec, join(w.dir, 'state.db'));
     await agent.start();
-    await until(() => agent.status().agentId !== null);
+    await waitFor('condition', () => agent.status().agentId !== null, 45_000);
     const agentId = agent.status().agentId ?? '';
     const t = w.server.queueTask({ agentId, type: 'backup', repository: w.repo, includePaths: [w.src] });
-    await until(() => w.server.tasks.get(t.id)?.status === 'in-progress'); // acked before restic starts
+    await waitFor('condition', () => w.server.tasks.get(t.id)?.status === 'in-progress', 45_000); // acked before restic starts
     await w.server.goDown();
-    await until(() => agent.status().running === null && agent.status().outbox === 1);
-    await new Promise((r) => setTimeout(r, 2500)); // several failed sends
+    await waitFor('condition', () => agent.status().running === null && agent.status().outbox === 1, 45_000);
+    await sleep(2500); // several failed sends
     expect(agent.status().outbox).toBe(1);
     expect(agent.status().connected).toBe(false);
     await w.server.comeBack();
-    await until(() => w.server.tasks.get(t.id)?.status === 'completed', 90_000);
+    await waitFor('condition', () => w.server.tasks.get(t.id)?.status === 'completed', 90_000);
     expect(w.server.runs.get(t.id)?.submissions).toBe(1);
     expect(agent.status().outbox).toBe(0);
     expect(await snapshots(bin, w.repo, PASSWORD, w.cache)).toHaveLength(1);

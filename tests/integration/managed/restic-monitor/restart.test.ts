@@ -7,6 +7,7 @@ import { FakeResticMonitorServer } from '../../../fakes/restic-monitor-server.js
 import { resticBins } from '../../../helpers/restic-bins.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { initRepo, snapshots } from './restic-executor.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 const PASSWORD = 'pw-restart-test';
 const TOKEN = 'rm-token-restart';
@@ -17,14 +18,6 @@ afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
   for (const f of cleanup.splice(0).reverse()) await f();
 });
-
-async function until(cond: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('restic-monitor agent restart', () => {
   const bin = resticBins().at(-1)?.path ?? '/usr/bin/restic';
@@ -61,16 +54,16 @@ describe('restic-monitor agent restart', () => {
     };
 
     const first = run(marker);
-    await until(() => server.agents.size === 1);
+    await waitFor('condition', () => server.agents.size === 1, 60_000);
     const agentId = [...server.agents.keys()][0] ?? '';
     const t = server.queueTask({ agentId, type: 'backup', repository: repo + '/', includePaths: [src] });
-    await until(() => existsSync(marker)); // restic made the snapshot; the result was never written
+    await waitFor('condition', () => existsSync(marker), 60_000); // restic made the snapshot; the result was never written
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     expect(server.tasks.get(t.id)?.status).toBe('in-progress'); // upstream has no reaper: stuck without us
 
     const second = run(null);
-    await until(() => server.tasks.get(t.id)?.status === 'completed');
+    await waitFor('condition', () => server.tasks.get(t.id)?.status === 'completed', 60_000);
     const runRecord = server.runs.get(t.id);
     const snaps = await snapshots(bin, repo, PASSWORD, cache);
     expect(snaps).toHaveLength(1); // not backed up twice

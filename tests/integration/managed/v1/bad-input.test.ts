@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO, assertInvariants, makeWorld, settled, until, type World } from './harness.js';
+import { REPO, assertInvariants, makeWorld, settled, type World } from './harness.js';
 import { captureLog } from './tools.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 /**
  * Bad server input through the fault proxy against a running agent: malformed JSON, wrong types, huge bodies,
@@ -25,7 +26,7 @@ describe('managed agent: bad server input', () => {
     // request; with 30 lines in 4 s the stream could be done before the rules were in place (~1 run in 3 failed).
     w.executor.plan = { durationMs: 8000, logLines: 300 };
     const task = await backup(w);
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000);
     const p = w.proxy!;
     const rules = [
       p.addRule({ method: 'POST', path: '/api/v1/agent/heartbeat', action: reply('{"tasks": [{"task_id": '), times: 1 }),
@@ -45,7 +46,7 @@ describe('managed agent: bad server input', () => {
       p.addRule({ method: 'POST', path: '/api/v1/agent/logs', action: { kind: 'html200' }, times: 1 }),
     ];
     // status and logs share one backoff class (spec §6), so after ~6 failures in a row the next try may be 30 s out.
-    await until(() => rules.every((r) => r.hits === 1), 60_000, 'every garbage answer delivered').catch((e: Error) => {
+    await waitFor('every garbage answer delivered', () => rules.every((r) => r.hits === 1), 60_000).catch((e: Error) => {
       throw new Error(`${e.message}; hits per rule: ${rules.map((r) => r.hits).join(',')}`);
     });
     const done = await settled(w, task.task_id, ['succeeded'], 30_000);
@@ -96,8 +97,8 @@ describe('managed agent: bad server input', () => {
       reply('[1, 2, 3]'),
     ];
     const rules = answers.map((action) => p.addRule({ method: 'GET', path: '/api/v1/agent/tasks', action, times: 1 }));
-    await until(() => rules.every((r) => r.hits === 1), 30_000, 'every garbage poll delivered');
-    await until(() => log.lines.some((l) => l.includes('BOGUS2')), 5000, 'second bogus offer handled');
+    await waitFor('every garbage poll delivered', () => rules.every((r) => r.hits === 1), 30_000);
+    await waitFor('second bogus offer handled', () => log.lines.some((l) => l.includes('BOGUS2')), 5000);
     const text = log.lines.join('\n');
     expect(text).toMatch(/poll failed.*body is not JSON/);
     expect(text).toMatch(/poll failed.*field "tasks"/);

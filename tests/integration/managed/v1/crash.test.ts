@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../../src/main/core/managed/v1/outbox.js';
-import { REPO, assertInvariants, settled, until } from './harness.js';
+import { REPO, assertInvariants, settled } from './harness.js';
 import { alive } from './proc-executor.js';
 import { expectKilled, makeProcWorld, type ProcWorld } from './proc-harness.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 /**
  * Scenario 14 with a real `kill -9`: the agent runs in a child process with `RESTIC_AGENT_FAILPOINTS=<name>` and
@@ -59,7 +60,7 @@ describe('scenario 14: kill -9 of the agent process at each failpoint', () => {
     const c1 = await w.spawnAgent({ failpoints: ['after_restic_spawn'] });
     const task = await backup(w);
     await expectKilled(c1);
-    const orphan = await until(() => w!.audit().find((e) => e.ev === 'start'), 5000, 'fake restic started');
+    const orphan = await waitFor('fake restic started', () => w!.audit().find((e) => e.ev === 'start'), 5000);
     expect(alive(orphan.pid)).toBe(true);
     w.setPlan({ durationMs: 300, lines: 3 });
     await w.spawnAgent();
@@ -127,13 +128,13 @@ describe('scenario 14: kill -9 of the agent process at each failpoint', () => {
     await w.orch.admin.agentAction(w.agentId, 'rotate-token');
     await expectKilled(c1);
     await w.spawnAgent();
-    await until(
+    await waitFor(
+      'rotation completed',
       async () => {
         const v = await w!.orch.admin.getAgent(w!.agentId);
         return !v.rotate_requested && v.tokens.filter((t) => t.state === 'active').length === 1;
       },
       20_000,
-      'rotation completed',
     );
     const tokens = (await w.orch.admin.getAgent(w.agentId)).tokens.map((t) => t.state);
     // enrollment token superseded, the first rotation's pending token revoked, the second one active

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../../src/main/core/managed/v1/outbox.js';
-import { REPO, assertInvariants, makeWorld, settled, until, type World } from './harness.js';
+import { REPO, assertInvariants, makeWorld, settled, type World } from './harness.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -16,11 +17,11 @@ describe('managed agent: §12 conformance scenarios against the reference orches
     w = await makeWorld();
     w.executor.plan = { durationMs: 2500, logLines: 20 };
     const task = await backup(w);
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000);
     await w.orch.stop();
     // restic keeps running and finishes while the server is away; everything lands in the outbox.
-    await until(() => w!.executor.audit[0]?.endedAt, 10_000, 'fake restic finished');
-    await until(() => new Outbox(w!.db).pendingStatuses().some((r) => r.terminal === 1), 5000, 'terminal status spooled');
+    await waitFor('fake restic finished', () => w!.executor.audit[0]?.endedAt, 10_000);
+    await waitFor('terminal status spooled', () => new Outbox(w!.db).pendingStatuses().some((r) => r.terminal === 1), 5000);
     expect(w.agent.status().offline || true).toBe(true);
     await w.orch.restart();
     const done = await settled(w, task.task_id, ['succeeded'], 60_000);
@@ -62,14 +63,14 @@ describe('managed agent: §12 conformance scenarios against the reference orches
     // Hold every log batch until the whole attempt is spooled, then pretend 1..5 were acked (as after a bad restore).
     const hold = w.proxy!.addRule({ method: 'POST', path: '/api/v1/agent/logs', action: { kind: 'status', status: 503, retryAfter: 1 } });
     const task = await backup(w);
-    await until(() => w!.executor.audit[0]?.endedAt, 10_000, 'restic done');
-    await until(() => new Outbox(w!.db).pendingStatuses().length === 0, 15_000, 'terminal status sent');
-    await until(() => hold.hits >= 1, 10_000, 'a log batch refused');
+    await waitFor('restic done', () => w!.executor.audit[0]?.endedAt, 10_000);
+    await waitFor('terminal status sent', () => new Outbox(w!.db).pendingStatuses().length === 0, 15_000);
+    await waitFor('a log batch refused', () => hold.hits >= 1, 10_000);
     const lease = w.executor.audit[0]!.leaseId;
     w.db.prepare('UPDATE orch_log_cursor SET acked_seq = 5 WHERE stream_id = ?').run(lease);
     // One more refused try, so the next batch is read after the change.
     const h0 = hold.hits;
-    await until(() => hold.hits > h0, 10_000, 'another refused batch');
+    await waitFor('another refused batch', () => hold.hits > h0, 10_000);
     hold.remove();
     await settled(w, task.task_id, ['succeeded'], 40_000);
     const gaps = w.proxy!.log.filter((e) => e.path.endsWith('/logs') && e.status === 409);
@@ -110,7 +111,7 @@ describe('managed agent: §12 conformance scenarios against the reference orches
     w = await makeWorld();
     w.executor.plan = { durationMs: 30_000, logLines: 3, sigintDelayMs: 200 };
     const task = await backup(w);
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000);
     const t0 = Date.now();
     await w.orch.admin.cancelTask(task.task_id, 'user_requested');
     const done = await settled(w, task.task_id, ['cancelled'], 20_000);
@@ -136,7 +137,7 @@ describe('managed agent: §12 conformance scenarios against the reference orches
       },
     });
     const task = await backup(w);
-    await until(() => crashed, 10_000, 'crash');
+    await waitFor('crash', () => crashed, 10_000);
     await first.abandon();
     expect(w.executor.snapshotsForTask(task.task_id)).toHaveLength(1);
     // A new process on the same state DB: recovery reports agent_restarted, the retry carries reconcile_tag.
@@ -166,7 +167,7 @@ describe('managed agent: §12 conformance scenarios against the reference orches
       },
     });
     const task = await backup(w);
-    await until(() => crashed, 10_000, 'crash');
+    await waitFor('crash', () => crashed, 10_000);
     await first.abandon();
     w.proxy!.clearRules();
     expect(new Outbox(w.db).journal((await w.orch.admin.getTask(task.task_id)).current_lease_id ?? '')?.claim_acked).toBe(0);
@@ -179,13 +180,13 @@ describe('managed agent: §12 conformance scenarios against the reference orches
     w = await makeWorld();
     const before = await w.secrets.get(w.accounts.current);
     await w.orch.admin.agentAction(w.agentId, 'rotate-token');
-    await until(
+    await waitFor(
+      'token promoted',
       async () => {
         const cur = await w!.secrets.get(w!.accounts.current);
         return cur !== before && (await w!.secrets.get(w!.accounts.next)) === null;
       },
       15_000,
-      'token promoted',
     );
     const view = await w.orch.admin.getAgent(w.agentId);
     expect(view.tokens.filter((t) => t.state === 'active')).toHaveLength(1);
@@ -199,12 +200,12 @@ describe('managed agent: §12 conformance scenarios against the reference orches
     w = await makeWorld();
     w.executor.plan = { durationMs: 30_000, logLines: 2 };
     const task = await backup(w);
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000);
     await w.orch.admin.agentAction(w.agentId, 'revoke-tokens');
-    await until(() => w!.agent.status().auth === 'suspended', 10_000, 'suspended');
-    await until(() => w!.executor.audit[0]?.aborted, 10_000, 'restic stopped');
+    await waitFor('suspended', () => w!.agent.status().auth === 'suspended', 10_000);
+    await waitFor('restic stopped', () => w!.executor.audit[0]?.aborted, 10_000);
     expect(w.agent.status().message).toMatch(/re-enroll/);
     // The terminal report could not be sent: it stays in the outbox.
-    await until(() => new Outbox(w!.db).pendingStatuses().some((r) => r.terminal === 1), 5000, 'terminal kept');
+    await waitFor('terminal kept', () => new Outbox(w!.db).pendingStatuses().some((r) => r.terminal === 1), 5000);
   });
 });

@@ -14,6 +14,7 @@ import { startStrictV1, type StrictV1Server } from '../../../fakes/strict-v1-ser
 import { makePki } from '../../../helpers/pki.js';
 import { resticBins } from '../../../helpers/restic-bins.js';
 import { tempDir } from '../../../helpers/tmp.js';
+import { waitFor, sleep } from '../../../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../../../bin/restic-agent.js', import.meta.url));
 const execFileP = promisify(execFile);
@@ -73,14 +74,6 @@ function daemon(dir: string): { proc: ChildProcess; stderr: () => string } {
 async function stop(proc: ChildProcess): Promise<void> {
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function baseConfig(dir: string, extra: string[] = []): void {
@@ -143,7 +136,7 @@ describe('hardening (#10) against a strict v1 server', () => {
     baseConfig(dir, ['orchestrator:', `  url: ${b.url}`, '  protocol: v1', '  insecure_loopback: true', '  token: bka_wrong_token_0123456789']);
     const d = daemon(dir);
     await waitFor('a refused heartbeat', () => b.requests.some((r) => r.path.endsWith('/heartbeat')));
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     await stop(d.proc);
     expect(readFileSync(join(dir, 'config.yaml'), 'utf8')).toContain('bka_wrong_token_0123456789');
   }, 30_000);

@@ -15,6 +15,7 @@ import { startReferenceOrchestrator, type AdminTaskView, type ReferenceOrchestra
 import { createFaultProxy, type FaultProxy } from '../../../../reference-orchestrator/testing/fault-proxy.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { createRecorder, type Recorder } from './tools.js';
+import { waitFor, sleep } from '../../../helpers/wait.js';
 
 /** Repository credentials handed out with every task; none may leak (I5). */
 export const REPO = {
@@ -87,7 +88,7 @@ export class FakeExecutor implements TaskExecutor {
       const frac = (Date.now() - t0) / plan.durationMs;
       ctl.onProgress(progress(frac));
       if (i < lines) ctl.onLog(logLine(i++, task));
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     while (i < lines) ctl.onLog(logLine(i++, task));
     entry.endedAt = Date.now();
@@ -231,30 +232,18 @@ export async function makeWorld(
   return world;
 }
 
-/** Polls `fn` until it returns a truthy value (or throws after `ms`). */
-export async function until<T>(fn: () => Promise<T> | T, ms = 20_000, what = 'condition'): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last as NonNullable<T>;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)?.slice(0, 500)}`);
-}
-
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'rejected']);
 
 /** Waits until the task reaches one of `states` and its log is complete. */
 export async function settled(w: { orch: ReferenceOrchestrator }, taskId: string, states: string[], ms = 20_000): Promise<AdminTaskView> {
-  return until(
+  return waitFor(
+    `task ${taskId} in ${states.join('|')}`,
     async () => {
       const t = await w.orch.admin.getTask(taskId);
       const cur = t.attempts.find((a) => a.lease_id === t.current_lease_id) ?? t.attempts.at(-1);
       return states.includes(t.state) && (!cur || cur.log.complete || cur.state === 'rejected') ? t : null;
     },
     ms,
-    `task ${taskId} in ${states.join('|')}`,
   );
 }
 
@@ -344,13 +333,13 @@ export async function assertInvariants(world: World | InvariantWorld, taskIds: s
   }
   // I4: outbox drained; dead letters only where expected.
   if (opts.outboxEmpty !== false) {
-    await until(
+    await waitFor(
+      'outbox drained',
       () => {
         const o = new Outbox(w.db);
         return o.pendingStatuses().length === 0 && o.pendingStreams().length === 0;
       },
       15_000,
-      'outbox drained',
     );
   }
   expect(new Outbox(w.db).stats(false).dead_letters, 'dead letters').toBe(opts.deadLetters ?? 0);

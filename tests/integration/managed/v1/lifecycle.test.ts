@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../../src/main/core/managed/v1/outbox.js';
 import type { FakeRun } from './harness.js';
-import { REPO, assertInvariants, makeWorld, settled, until, type World } from './harness.js';
+import { REPO, assertInvariants, makeWorld, settled, type World } from './harness.js';
 import { agentCall } from './tools.js';
+import { holdsFor, sleep, waitFor } from '../../../helpers/wait.js';
 
 /** §12.3 scenarios 12 (races), 15, 16 (variants), 20, 23, 24. */
 let w: World | undefined;
@@ -25,10 +26,10 @@ describe('managed agent: token races (scenario 12)', () => {
     expect(r.status).toBe(200);
     await w.secrets.set(w.accounts.next, String(r.json.agent_token));
     await w.startAgent();
-    await until(
+    await waitFor(
+      'next promoted',
       async () => (await w!.secrets.get(w!.accounts.current)) === r.json.agent_token && (await w!.secrets.get(w!.accounts.next)) === null,
       10_000,
-      'next promoted',
     );
     const tokens = (await w.orch.admin.getAgent(w.agentId)).tokens;
     expect(tokens.map((t) => t.state)).toEqual(['superseded', 'active']);
@@ -41,8 +42,8 @@ describe('managed agent: token races (scenario 12)', () => {
     w = await makeWorld({ server: { supersededInFlightS: 0 } });
     const old = (await w.secrets.get(w.accounts.current))!;
     await w.orch.admin.agentAction(w.agentId, 'rotate-token');
-    await until(async () => (await w!.secrets.get(w!.accounts.current)) !== old && (await w!.secrets.get(w!.accounts.next)) === null, 15_000, 'rotated');
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('rotated', async () => (await w!.secrets.get(w!.accounts.current)) !== old && (await w!.secrets.get(w!.accounts.next)) === null, 15_000);
+    await sleep(50);
     const thief = await agentCall(w.orch.url, old, 'POST', '/heartbeat', { seq: 1, state: 'idle', running: [] });
     expect(thief.status).toBe(401);
     expect(thief.json.code).toBe('token_superseded');
@@ -56,10 +57,10 @@ describe('managed agent: token races (scenario 12)', () => {
   it('12c: offline past expiry, within the rotation grace → 401 token_expired → rotate with the expired token → normal operation', async () => {
     w = await makeWorld({ startAgent: false, server: { tokenTtlS: 3 } });
     const old = await w.secrets.get(w.accounts.current);
-    await new Promise((r) => setTimeout(r, 3500));
+    await sleep(3500);
     expect((await agentCall(w.orch.url, old!, 'POST', '/heartbeat', { seq: 1, running: [] })).json.code).toBe('token_expired');
     await w.startAgent();
-    await until(async () => (await w!.secrets.get(w!.accounts.current)) !== old, 10_000, 'rotated with the expired token');
+    await waitFor('rotated with the expired token', async () => (await w!.secrets.get(w!.accounts.current)) !== old, 10_000);
     const task = await backup(w);
     await settled(w, task.task_id, ['succeeded']);
     expect(w.agent.status().auth).not.toBe('suspended');
@@ -68,13 +69,12 @@ describe('managed agent: token races (scenario 12)', () => {
 
   it('12d: past the rotation grace → suspended, re-enrollment required, no further calls (no crash loop)', async () => {
     w = await makeWorld({ proxy: true, startAgent: false, server: { tokenTtlS: 2, rotationGraceS: 1 } });
-    await new Promise((r) => setTimeout(r, 3200));
+    await sleep(3200);
     await w.startAgent();
-    await until(() => w!.agent.status().auth === 'suspended', 10_000, 'suspended');
+    await waitFor('suspended', () => w!.agent.status().auth === 'suspended', 10_000);
     expect(w.agent.status().message).toMatch(/re-enroll/);
     const seen = w.proxy!.log.length;
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(w.proxy!.log.length - seen, 'calls after suspension').toBe(0);
+    await holdsFor('no calls after suspension', () => w!.proxy!.log.length === seen, 2500);
   });
 });
 
@@ -116,7 +116,7 @@ describe('managed agent: restic failure modes (scenario 15)', () => {
     w.executor.plan = { durationMs: 100, logLines: 2, ...c.plan };
     const task = await backup(w);
     if (c.retried) {
-      await until(async () => (await stateOf(w!, task.task_id)) === 'pending_retry', 10_000, 'retry scheduled');
+      await waitFor('retry scheduled', async () => (await stateOf(w!, task.task_id)) === 'pending_retry', 10_000);
       w.executor.plan = { durationMs: 100, logLines: 2 };
     }
     const done = await settled(w, task.task_id, [c.state], 15_000);
@@ -139,12 +139,11 @@ describe('managed agent: cancellation variants (scenario 16)', () => {
       times: 1,
     });
     const task = await backup(w);
-    await until(() => slow.hits === 1, 10_000, 'claim in flight');
+    await waitFor('claim in flight', () => slow.hits === 1, 10_000);
     await w.orch.admin.cancelTask(task.task_id);
-    await until(() => w!.proxy!.log.some((e) => e.body.includes('"state":"claimed"') && e.status === 409), 10_000, 'claim refused');
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('claim refused', () => w!.proxy!.log.some((e) => e.body.includes('"state":"claimed"') && e.status === 409), 10_000);
+    await holdsFor('restic never started', () => w!.executor.audit.length === 0, 500);
     expect(await stateOf(w, task.task_id)).toBe('cancelled');
-    expect(w.executor.audit).toHaveLength(0);
     await assertInvariants(w, [task.task_id]);
   });
 
@@ -152,10 +151,10 @@ describe('managed agent: cancellation variants (scenario 16)', () => {
     w = await makeWorld({ proxy: true });
     w.executor.plan = { durationMs: 1200, logLines: 3 };
     const task = await backup(w);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     const cut = w.proxy!.addRule({ action: { kind: 'drop_request' } });
-    await new Promise((r) => setTimeout(r, 2500)); // the long poll already in flight ends (poll_wait_max_s 2)
-    await until(() => w!.executor.audit[0]?.endedAt, 10_000, 'restic done');
+    await sleep(2500); // the long poll already in flight ends (poll_wait_max_s 2)
+    await waitFor('restic done', () => w!.executor.audit[0]?.endedAt, 10_000);
     await w.orch.admin.cancelTask(task.task_id);
     cut.remove();
     const done = await settled(w, task.task_id, ['succeeded'], 20_000);
@@ -168,12 +167,11 @@ describe('managed agent: cancellation variants (scenario 16)', () => {
     w = await makeWorld({ proxy: true });
     w.executor.plan = { durationMs: 30_000, logLines: 3 };
     const task = await backup(w);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     const cut = w.proxy!.addRule({ action: { kind: 'drop_request' } });
-    await new Promise((r) => setTimeout(r, 2500)); // the long poll already in flight ends (poll_wait_max_s 2)
+    await sleep(2500); // the long poll already in flight ends (poll_wait_max_s 2)
     await w.orch.admin.cancelTask(task.task_id);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(w.executor.audit[0]!.aborted).toBe(false);
+    await holdsFor('restic keeps running while the cancel cannot arrive', () => !w!.executor.audit[0]!.aborted, 1500);
     cut.remove();
     const done = await settled(w, task.task_id, ['cancelled'], 15_000);
     expect(w.executor.audit[0]!.aborted).toBe(true);
@@ -187,7 +185,7 @@ describe('managed agent: shutdown, deletion, oversized logs (scenarios 20, 23, 2
     w = await makeWorld({ proxy: true });
     w.executor.plan = { durationMs: 1500, logLines: 4 };
     const task = await backup(w);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     await w.agent.stop({ graceMs: 10_000 });
     const done = await settled(w, task.task_id, ['succeeded'], 5000);
     expect(done.attempts).toHaveLength(1);
@@ -202,7 +200,7 @@ describe('managed agent: shutdown, deletion, oversized logs (scenarios 20, 23, 2
     w = await makeWorld({ proxy: true, server: { retryDelaysS: [0] } });
     w.executor.plan = { durationMs: 30_000, logLines: 4 };
     const task = await backup(w);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     const cut = w.proxy!.addRule({ action: { kind: 'drop_request' } });
     await w.agent.stop({ graceMs: 300, flushMs: 500 });
     expect(w.executor.audit[0]!.aborted).toBe(true);
@@ -220,13 +218,13 @@ describe('managed agent: shutdown, deletion, oversized logs (scenarios 20, 23, 2
     w = await makeWorld({ proxy: true });
     w.executor.plan = { durationMs: 30_000, logLines: 5 };
     const task = await backup(w);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     await w.orch.admin.deleteTask(task.task_id);
-    await until(() => w!.executor.audit[0]?.aborted, 10_000, 'restic stopped');
-    await until(() => new Outbox(w!.db).pendingStatuses().length === 0, 10_000, 'outbox records dropped');
+    await waitFor('restic stopped', () => w!.executor.audit[0]?.aborted, 10_000);
+    await waitFor('outbox records dropped', () => new Outbox(w!.db).pendingStatuses().length === 0, 10_000);
     const calls = () => w!.proxy!.log.filter((e) => e.path.includes(task.task_id)).length;
     const before = calls();
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect(calls() - before, 'status calls for the deleted task').toBe(0);
     expect(w.agent.status().running).toHaveLength(0);
     await assertInvariants(w, [task.task_id]);

@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../../../src/main/core/managed/v1/outbox.js';
-import { REPO, assertInvariants, makeWorld, settled, until, type World } from './harness.js';
+import { REPO, assertInvariants, makeWorld, settled, type World } from './harness.js';
 import { addAgent, agentCall, captureLog } from './tools.js';
+import { waitFor, sleep } from '../../../helpers/wait.js';
 
 /** §12.3 scenarios 2, 3, 4, 5, 7, 8, 9: the network and the server misbehave around a running agent. */
 let w: World | undefined;
@@ -27,12 +28,12 @@ describe('managed agent: network and server faults (§12.3)', () => {
     const task = await backup(w);
     // Wait for the upstream answer, not the request's arrival: a restart while the request is still in flight
     // would lose it unrecorded, and the agent's retry would then be the only terminal on record.
-    await until(() => w!.proxy!.log.find((e) => e.fault === 'drop_response')?.status === 200, 10_000, 'terminal applied, answer lost');
+    await waitFor('terminal applied, answer lost', () => w!.proxy!.log.find((e) => e.fault === 'drop_response')?.status === 200, 10_000);
     await w.orch.restart(300);
     const done = await settled(w, task.task_id, ['succeeded'], 30_000);
     // The server already holds the terminal state: wait for the agent's retry of the same document.
     const terminals = () => w!.recorder!.log.filter((r) => r.path.endsWith('/status') && r.req.includes('"state":"succeeded"'));
-    await until(() => terminals().length >= 2, 30_000, 'the terminal status retried after the lost response');
+    await waitFor('the terminal status retried after the lost response', () => terminals().length >= 2, 30_000);
     const terminal = terminals();
     expect(terminal.length).toBeGreaterThanOrEqual(2);
     expect(terminal[0]!.req).toBe(terminal.at(-1)!.req); // same (lease, seq) document
@@ -45,15 +46,15 @@ describe('managed agent: network and server faults (§12.3)', () => {
     w = await makeWorld({ proxy: true, server: { leaseTtlS: 2, failoverGraceS: 0 } });
     w.executor.plan = { durationMs: 7000, logLines: 10 };
     const task = await backup(w, { lost_after_s: 60 });
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     const cut = partition(w);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'unknown', 10_000, 'lease expired → unknown');
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor('lease expired → unknown', async () => (await stateOf(w!, task.task_id)) === 'unknown', 10_000);
+    await sleep(1000);
     const mid = await w.orch.admin.getTask(task.task_id);
     expect(mid.state).toBe('unknown');
     expect(mid.attempts).toHaveLength(1);
     cut.remove();
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'heartbeat renewed the lease');
+    await waitFor('heartbeat renewed the lease', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     const done = await settled(w, task.task_id, ['succeeded'], 30_000);
     expect(done.attempts).toHaveLength(1);
     expect(w.executor.audit).toHaveLength(1);
@@ -64,9 +65,9 @@ describe('managed agent: network and server faults (§12.3)', () => {
     w = await makeWorld({ proxy: true, server: { leaseTtlS: 1, failoverGraceS: 0, retryDelaysS: [0] } });
     w.executor.plan = { durationMs: 30_000, logLines: 8 };
     const task = await backup(w, { lost_after_s: 1 }, null);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running on agent 1');
+    await waitFor('running on agent 1', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     const cut = partition(w);
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.state === 'lost', 15_000, 'attempt 1 lost');
+    await waitFor('attempt 1 lost', async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.state === 'lost', 15_000);
     w.executor.plan = { durationMs: 400, logLines: 3 };
     const b = await addAgent(w);
     cleanups.push(async () => {
@@ -77,15 +78,15 @@ describe('managed agent: network and server faults (§12.3)', () => {
     expect(done.attempts[1]!.agent_id).toBe(b.agentId);
     expect(w.executor.audit[0]!.aborted).toBe(false); // agent 1 cannot know yet
     cut.remove();
-    await until(() => w!.executor.audit[0]!.aborted, 15_000, 'agent 1 stopped its restic');
-    await until(
+    await waitFor('agent 1 stopped its restic', () => w!.executor.audit[0]!.aborted, 15_000);
+    await waitFor(
+      'late report stored as superseded',
       async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.reports.some((r) => r.outcome === 'superseded'),
       15_000,
-      'late report stored as superseded',
     );
     const after = await w.orch.admin.getTask(task.task_id);
     expect(after.state).toBe('succeeded');
-    await until(async () => (await w!.orch.admin.getLogs(task.task_id)).attempts[0]!.complete, 15_000, 'L1 log complete');
+    await waitFor('L1 log complete', async () => (await w!.orch.admin.getLogs(task.task_id)).attempts[0]!.complete, 15_000);
     const l1 = (await w.orch.admin.getLogs(task.task_id)).attempts.find((a) => a.lease_id === after.attempts[0]!.lease_id)!;
     expect(l1.entries.length).toBeGreaterThan(1);
     await assertInvariants(w, [task.task_id]);
@@ -96,10 +97,10 @@ describe('managed agent: network and server faults (§12.3)', () => {
     w = await makeWorld({ proxy: true, server: { leaseTtlS: 1, failoverGraceS: 0, retryDelaysS: [0] } });
     w.executor.plan = { durationMs: 1500, logLines: 5 };
     const task = await backup(w, { lost_after_s: 1 }, null);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running on agent 1');
+    await waitFor('running on agent 1', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     const cut = partition(w);
-    await until(() => w!.executor.audit[0]?.endedAt, 10_000, 'agent 1 committed its snapshot');
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.state === 'lost', 15_000, 'attempt 1 lost');
+    await waitFor('agent 1 committed its snapshot', () => w!.executor.audit[0]?.endedAt, 10_000);
+    await waitFor('attempt 1 lost', async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.state === 'lost', 15_000);
     const b = await addAgent(w);
     cleanups.push(async () => {
       await b.agent.abandon();
@@ -111,13 +112,13 @@ describe('managed agent: network and server faults (§12.3)', () => {
     expect(JSON.stringify(done.attempts[1]!.status)).toContain(snap);
     expect(w.executor.audit).toHaveLength(1);
     cut.remove();
-    await until(
+    await waitFor(
+      'late L1 result stored',
       async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]!.reports.some((r) => r.state === 'succeeded' && r.outcome === 'superseded'),
       15_000,
-      'late L1 result stored',
     );
     expect((await w.orch.admin.getTask(task.task_id)).state).toBe('succeeded');
-    await until(async () => (await w!.orch.admin.getLogs(task.task_id)).attempts[0]!.complete, 15_000, 'L1 log complete');
+    await waitFor('L1 log complete', async () => (await w!.orch.admin.getLogs(task.task_id)).attempts[0]!.complete, 15_000);
     await assertInvariants(w, [task.task_id]);
   });
 
@@ -129,12 +130,12 @@ describe('managed agent: network and server faults (§12.3)', () => {
     });
     w.executor.plan = { durationMs: 9000, logLines: 1800 };
     const task = await backup(w, { lost_after_s: 120 });
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     const cut = partition(w);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'unknown', 10_000, 'lease unknown');
-    await until(async () => !(await w!.orch.admin.getAgent(w!.agentId)).online, 25_000, 'agent offline on the server (3 × interval + 15 s)');
+    await waitFor('lease unknown', async () => (await stateOf(w!, task.task_id)) === 'unknown', 10_000);
+    await waitFor('agent offline on the server (3 × interval + 15 s)', async () => !(await w!.orch.admin.getAgent(w!.agentId)).online, 25_000);
     expect(w.agent.status().offline).toBe(true);
-    await until(() => w!.executor.audit[0]?.endedAt, 5000, 'restic finished while cut off');
+    await waitFor('restic finished while cut off', () => w!.executor.audit[0]?.endedAt, 5000);
     const healedAt = Date.now();
     cut.remove();
     const done = await settled(w, task.task_id, ['succeeded'], 30_000);
@@ -163,7 +164,7 @@ describe('managed agent: network and server faults (§12.3)', () => {
     w = await makeWorld({ proxy: true, server: { offerTtlS: 2 } });
     const drop = w.proxy!.addRule({ method: 'POST', path: /\/status$/, bodyMatch: (b) => b.includes('"state":"claimed"'), action: { kind: 'drop_request' } });
     const task = await backup(w);
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]?.state === 'offer_expired', 10_000, 'offer expired');
+    await waitFor('offer expired', async () => (await w!.orch.admin.getTask(task.task_id)).attempts[0]?.state === 'offer_expired', 10_000);
     expect(drop.hits).toBeGreaterThanOrEqual(1);
     drop.remove();
     const done = await settled(w, task.task_id, ['succeeded'], 30_000);
@@ -203,7 +204,7 @@ describe('managed agent: network and server faults (§12.3)', () => {
       b.db.close();
     });
     const task = await backup(w);
-    await until(async () => (await stateOf(w!, task.task_id)) === 'running', 10_000, 'A running');
+    await waitFor('A running', async () => (await stateOf(w!, task.task_id)) === 'running', 10_000);
     // The bug: a second live offer of the same task, to B.
     const db = new Database(w.orch.dbFile);
     const now = Date.now();
@@ -212,7 +213,7 @@ describe('managed agent: network and server faults (§12.3)', () => {
       VALUES ('lse_BUGGY0000000000000000001', ?, ?, 1, 'offered', ?, ?, '{"paths":["/data"]}')`,
     ).run(task.task_id, b.agentId, now, now + 60_000);
     db.close();
-    await until(() => w!.proxy!.log.some((e) => e.body.includes('lse_BUGGY') && e.path.endsWith('/status') && e.status === 409), 10_000, "B's claim refused");
+    await waitFor("B's claim refused", () => w!.proxy!.log.some((e) => e.body.includes('lse_BUGGY') && e.path.endsWith('/status') && e.status === 409), 10_000);
     await settled(w, task.task_id, ['succeeded'], 20_000);
     expect(w.executor.audit.map((a) => a.leaseId)).toEqual([(await w.orch.admin.getTask(task.task_id)).current_lease_id]);
     // Refused once and remembered (journal state `dropped`): the same offer polled again is not claimed again.

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionResult } from '../../../../src/main/core/managed/types.js';
 import type { TaskExecutor, ValidatedTask } from '../../../../src/main/core/managed/v1/types.js';
 import { alive, processStartTime } from '../../../../src/main/core/agent/orphans.js';
+import { sleep } from '../../../helpers/wait.js';
 
 /** How the fake restic process behaves (read from `<dir>/plan.json` at every start, so tests can change it). */
 export interface ProcPlan {
@@ -174,7 +175,7 @@ export class ProcExecutor implements TaskExecutor {
       /* gone */
     }
     const end = Date.now() + graceMs;
-    while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    while (alive(pid) && Date.now() < end) await sleep(20);
     if (alive(pid)) {
       try {
         process.kill(-pid, 'SIGKILL');

@@ -11,8 +11,9 @@ import { FileSecretStore } from '../../../../src/main/core/secrets/file-store.js
 import { startReferenceOrchestrator } from '../../../../reference-orchestrator/testing/index.js';
 import { createFaultProxy, type FaultProxy } from '../../../../reference-orchestrator/testing/fault-proxy.js';
 import { tempDir } from '../../../helpers/tmp.js';
-import { FAST, until, type InvariantWorld, type RunView } from './harness.js';
+import { FAST, type InvariantWorld, type RunView } from './harness.js';
 import { readJsonl, type ProcAuditEvent, type ProcPlan } from './proc-executor.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 const CHILD = fileURLToPath(new URL('./child-agent.ts', import.meta.url));
 
@@ -117,7 +118,7 @@ export async function makeProcWorld(opts: { server?: Record<string, unknown>; pr
       children.push(child);
       let gone = false;
       void exited.then(() => (gone = true));
-      await until(() => gone || err.includes('child agent started'), 20_000, 'child agent start');
+      await waitFor('child agent start', () => gone || err.includes('child agent started'), 20_000);
       if (gone && !err.includes('child agent started')) throw new Error(`child agent failed to start:\n${err}`);
       return child;
     },

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO, assertInvariants, settled, until } from './harness.js';
+import { REPO, assertInvariants, settled } from './harness.js';
 import { alive } from './proc-executor.js';
 import { makeProcWorld, type ProcWorld } from './proc-harness.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 /** Scenarios that need the agent in its own process: a shifted wall clock (13) and a restic that ignores SIGINT (16). */
 let w: ProcWorld | undefined;
@@ -18,7 +19,7 @@ describe('managed agent in a child process', () => {
     w.setPlan({ durationMs: 7000, lines: 6 });
     const child = await w.spawnAgent({ clockOffsetMs: 3 * HOUR });
     const t1 = await w.orch.admin.createTask(w.agentId, 'backup', { paths: ['/data'] }, { repo: REPO, max_runtime_s: 30 });
-    await until(async () => (await w!.orch.admin.getTask(t1.task_id)).state === 'running', 10_000, 'running');
+    await waitFor('running', async () => (await w!.orch.admin.getTask(t1.task_id)).state === 'running', 10_000);
     child.setClockOffset(5 * HOUR); // a step of +2 h (the same thing as a resume after suspend, for the agent)
     const d1 = await settled(w, t1.task_id, ['succeeded'], 30_000);
     expect(d1.attempts[0]!.late).toBe(false); // the lease never expired
@@ -33,7 +34,7 @@ describe('managed agent in a child process', () => {
     expect(w.runs().filter((r) => r.taskId === t2.task_id)).toHaveLength(0);
     // The clock now 3 h behind: still renewed and applied.
     child.setClockOffset(-3 * HOUR);
-    await until(async () => ((await w!.orch.admin.getAgent(w!.agentId)).clock_skew_ms ?? 0) > 2.9 * HOUR, 10_000, 'skew −3 h seen');
+    await waitFor('skew −3 h seen', async () => ((await w!.orch.admin.getAgent(w!.agentId)).clock_skew_ms ?? 0) > 2.9 * HOUR, 10_000);
     w.setPlan({ durationMs: 300, lines: 2 });
     const t3 = await w.orch.admin.createTask(w.agentId, 'backup', { paths: ['/data'] }, { repo: REPO });
     await settled(w, t3.task_id, ['succeeded'], 15_000);
@@ -45,8 +46,8 @@ describe('managed agent in a child process', () => {
     w.setPlan({ durationMs: 60_000, lines: 3, sigint: 'never' });
     await w.spawnAgent();
     const task = await w.orch.admin.createTask(w.agentId, 'backup', { paths: ['/data'] }, { repo: REPO, cancel_grace_s: 1 });
-    await until(async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000, 'running');
-    const { pid } = await until(() => w!.audit()[0], 5000, 'fake restic started');
+    await waitFor('running', async () => (await w!.orch.admin.getTask(task.task_id)).state === 'running', 10_000);
+    const { pid } = await waitFor('fake restic started', () => w!.audit()[0], 5000);
     const t0 = Date.now();
     await w.orch.admin.cancelTask(task.task_id);
     await settled(w, task.task_id, ['cancelled'], 15_000);

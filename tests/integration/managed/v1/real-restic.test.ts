@@ -10,7 +10,8 @@ import { openStateDb, type StateDb } from '../../../../src/main/core/state/db.js
 import { startReferenceOrchestrator, type ReferenceOrchestrator } from '../../../../reference-orchestrator/testing/index.js';
 import { resticBins } from '../../../helpers/restic-bins.js';
 import { tempDir } from '../../../helpers/tmp.js';
-import { FAST, REPO, assertInvariants, settled, until } from './harness.js';
+import { FAST, REPO, assertInvariants, settled } from './harness.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 const CHILD = fileURLToPath(new URL('./core-child.ts', import.meta.url));
 const run = promisify(execFile);
@@ -45,7 +46,7 @@ async function spawnCore(configPath: string, dataDir: string, failpoints: string
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
   const child: Child = { exited, stderr: () => err, kill: () => proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL') };
   children.push(child);
-  await until(() => err.includes('child agent started') || proc.exitCode !== null, 30_000, 'core start');
+  await waitFor('core start', () => err.includes('child agent started') || proc.exitCode !== null, 30_000);
   return child;
 }
 
