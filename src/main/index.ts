@@ -8,7 +8,7 @@ import { app, BrowserWindow, ipcMain, Menu, nativeImage, Notification, powerMoni
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentStatus } from '../shared/model/status.js';
+import { type AgentStatus, withRunProgress } from '../shared/model/status.js';
 import { appFiles } from './app-paths.js';
 import { createAgentCore, currentPlatformPaths, type AgentCore } from './core/index.js';
 import { createDesktopApi } from './desktop-api.js';
@@ -108,13 +108,10 @@ async function start(): Promise<void> {
   );
   let last: AgentStatus = await agent.getStatus();
   tray.setStatus(last);
-  notifier.update(last);
-  agent.on('status', (status) => {
-    last = status;
-    tray.setStatus(status);
-    notifier.update(status);
-  });
-  agent.on('progress', (p) => tray.setStatus({ ...last, running: last.running.map((r) => (r.runId === p.runId ? p : r)) }));
+  agent.on('status', (status) => tray.setStatus((last = status)));
+  agent.on('run-progress', (p) => tray.setStatus((last = withRunProgress(last, p))));
+  agent.on('run-finished', (run) => notifier.runFinished(run));
+  agent.on('alert', (a) => notifier.alert(a));
 
   if (!process.argv.includes(HIDDEN_FLAG) || last.state === 'needs-setup') openWindow();
 

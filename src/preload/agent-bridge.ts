@@ -1,6 +1,6 @@
-import type { AgentApi, AgentEvents } from '../shared/agent-api.js';
+import type { AgentApi } from '../shared/agent-api.js';
 import type { AgentBridge } from '../shared/ipc/bridge.js';
-import { EVENT_CHANNELS, INVOKE_CHANNELS, RENDERER_READY_CHANNEL, type ApiMethod } from '../shared/ipc/channels.js';
+import { EVENT_CHANNELS, INVOKE_CHANNELS, RENDERER_READY_CHANNEL, type ApiMethod, type WindowEvents } from '../shared/ipc/channels.js';
 import { unwrap, type IpcResult } from '../shared/ipc/result.js';
 
 /** The part of Electron's `ipcRenderer` the bridge uses (a fake in tests). */
@@ -24,9 +24,9 @@ export function createAgentBridge(ipc: IpcRendererLike): AgentBridge {
     async (...args: Parameters<AgentApi[K]>): Promise<Awaited<ReturnType<AgentApi[K]>>> =>
       unwrap((await ipc.invoke(INVOKE_CHANNELS[method], ...args)) as IpcResult<Awaited<ReturnType<AgentApi[K]>>>);
   const subscribe =
-    <K extends keyof AgentEvents>(event: K) =>
-    (listener: (payload: AgentEvents[K]) => void): (() => void) => {
-      const wrapped = (_event: unknown, payload: unknown): void => listener(payload as AgentEvents[K]);
+    <K extends keyof WindowEvents>(event: K) =>
+    (listener: (payload: WindowEvents[K]) => void): (() => void) => {
+      const wrapped = (_event: unknown, payload: unknown): void => listener(payload as WindowEvents[K]);
       ipc.on(EVENT_CHANNELS[event], wrapped);
       return () => void ipc.removeListener(EVENT_CHANNELS[event], wrapped);
     };
@@ -50,7 +50,8 @@ export function createAgentBridge(ipc: IpcRendererLike): AgentBridge {
     getSettings: call('getSettings'),
     setSettings: call('setSettings'),
     onStatus: subscribe('status'),
-    onProgress: subscribe('progress'),
+    onRunProgress: subscribe('run-progress'),
+    onRunFinished: subscribe('run-finished'),
     onLogs: subscribe('logs'),
     ready: () => ipc.send(RENDERER_READY_CHANNEL),
   };

@@ -1,3 +1,4 @@
+import type { AgentAlert } from './model/alert.js';
 import type { LogEntry, LogLevel } from './model/log.js';
 import type { RunRecord } from './model/run.js';
 import type { AgentStatus, RunningInfo } from './model/status.js';
@@ -54,9 +55,19 @@ export interface ManagedSetup {
 }
 
 /** Main → renderer events. */
+/**
+ * What the core pushes. Consumers take these as they are — the tray, the notifier and the window never
+ * re-derive a run's end or an alert from status snapshots.
+ */
 export interface AgentEvents {
+  /** The whole status, coalesced: at most one per tick. */
   readonly status: AgentStatus;
-  readonly progress: RunningInfo;
+  /** A running run's progress. */
+  readonly 'run-progress': RunningInfo;
+  /** A run ended: its final history record. */
+  readonly 'run-finished': RunRecord;
+  /** Something the user should hear about (once per transition). */
+  readonly alert: AgentAlert;
   readonly logs: ReadonlyArray<LogEntry>;
 }
 

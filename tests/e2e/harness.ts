@@ -9,7 +9,7 @@ import { dispatch } from '../../src/main/ipc/ipc-main.js';
 import { RendererBridge, type EventSource } from '../../src/main/ipc/renderer-bridge.js';
 import { TrustedSenders } from '../../src/main/ipc/trusted-senders.js';
 import type { AgentApi } from '../../src/shared/agent-api.js';
-import { API_METHODS, type ApiMethod } from '../../src/shared/ipc/channels.js';
+import { API_METHODS, type ApiMethod, EVENT_CHANNELS } from '../../src/shared/ipc/channels.js';
 
 /** What the tests reach in the page (the page's window, seen through `globalThis`). */
 export interface PageGlobals {
@@ -65,7 +65,7 @@ function installPageBridge(methods: ReadonlyArray<string>): void {
     __agentCall(m: string, a: unknown[]): Promise<{ ok: boolean; value?: unknown; error?: { name: string; message: string; code: string } }>;
     __agentReady(): void;
   };
-  const listeners: Record<string, Set<Listener>> = { status: new Set(), progress: new Set(), logs: new Set() };
+  const listeners: Record<string, Set<Listener>> = { status: new Set(), 'run-progress': new Set(), 'run-finished': new Set(), logs: new Set() };
   const bridge: Record<string, unknown> = {};
   for (const m of methods) {
     bridge[m] = async (...args: unknown[]) => {
@@ -81,7 +81,8 @@ function installPageBridge(methods: ReadonlyArray<string>): void {
     return () => listeners[event]?.delete(l);
   };
   bridge.onStatus = on('status');
-  bridge.onProgress = on('progress');
+  bridge.onRunProgress = on('run-progress');
+  bridge.onRunFinished = on('run-finished');
   bridge.onLogs = on('logs');
   bridge.ready = () => w.__agentReady();
   w.__agentEmit = (event: string, payload: unknown) => listeners[event]?.forEach((l) => l(payload));
@@ -105,7 +106,7 @@ export async function connectPage(page: Page, api: AgentApi & EventSource): Prom
     id: 1,
     isDestroyed: () => page.isClosed(),
     send: (channel, payload) => {
-      const event = channel === 'agent:status-changed' ? 'status' : channel === 'agent:progress' ? 'progress' : 'logs';
+      const event = Object.entries(EVENT_CHANNELS).find(([, c]) => c === channel)?.[0] ?? channel;
       void page.evaluate(([e, p]) => (globalThis as unknown as PageGlobals).__agentEmit(e, p), [event, payload] as const).catch(() => {});
     },
   });

@@ -6,9 +6,10 @@ import { ShellSettings } from '../../src/main/platform/desktop-settings.js';
 import { Notifier, type Alert } from '../../src/main/platform/notifier.js';
 import { createDesktopApi } from '../../src/main/desktop-api.js';
 import type { DesktopSettings } from '../../src/shared/agent-api.js';
+import type { AgentAlert } from '../../src/shared/model/alert.js';
 import { tempDir } from '../helpers/tmp.js';
 import { fakeAgentApi } from './fake-agent-api.js';
-import { idleStatus, runRecord, source } from './status-fixtures.js';
+import { runRecord } from './status-fixtures.js';
 
 function loginApp() {
   let settings = { openAtLogin: false };
@@ -55,59 +56,62 @@ describe('auto-start', () => {
   });
 });
 
-describe('notifications', () => {
+describe("notifications (from the core's run-finished and alert events)", () => {
   const all: DesktopSettings = { autoStart: false, notifyOnSuccess: true, notifyOnFailure: true, notifyOnOverdue: true };
-  const failing = (at: string) =>
-    idleStatus({ state: 'error', sources: [source('/a', { lastRun: runRecord({ outcome: 'wrong-password', message: 'wrong password', endedAt: at }) })] });
-
-  it('one alert per problem, not per retry; again after it was fixed and came back', () => {
+  const failed = (id: string) => runRecord({ id, source: '/a', outcome: 'wrong-password', message: 'wrong password' });
+  const ok = (id: string) => runRecord({ id, source: '/a' });
+  const alert = (kind: AgentAlert['kind']): AgentAlert => ({
+    kind,
+    severity: 'warning',
+    repository: 'default',
+    source: '/a',
+    message: 'no snapshot for 2 d',
+    at: 'x',
+  });
+  const notifier = (settings: () => DesktopSettings = () => all) => {
     const shown: Alert[] = [];
-    const n = new Notifier(
-      (a) => shown.push(a),
-      () => all,
-    );
-    n.update(failing('t1'));
-    n.update(failing('t2'));
-    n.update(failing('t3'));
+    return { shown, n: new Notifier((a) => shown.push(a), settings) };
+  };
+
+  it('one alert per problem, not per retry; again after a success cleared it', () => {
+    const { shown, n } = notifier();
+    for (const id of ['t1', 't2', 't3']) n.runFinished(failed(id));
     expect(shown.map((a) => a.key)).toEqual(['failure:/a']);
     expect(shown[0]?.body).toBe('wrong password');
-    n.update(idleStatus({ sources: [source('/a', { lastRun: runRecord(), lastSuccessAt: 't4' })] }));
-    n.update(failing('t5'));
+    n.runFinished(ok('t4'));
+    n.runFinished(failed('t5'));
     expect(shown.map((a) => a.key)).toEqual(['failure:/a', 'success:/a', 'failure:/a']);
   });
 
-  it('overdue alerts once; success only when enabled and not for the first status seen', () => {
-    const shown: Alert[] = [];
-    let settings = { ...all, notifyOnSuccess: false };
-    const n = new Notifier(
-      (a) => shown.push(a),
-      () => settings,
-    );
-    n.update(idleStatus({ sources: [source('/a', { lastSuccessAt: 't0' })] }));
-    n.update(idleStatus({ sources: [source('/a', { lastSuccessAt: 't1' })] }));
+  it('a cancelled run neither alerts nor clears; a failed check names its repository', () => {
+    const { shown, n } = notifier();
+    n.runFinished(runRecord({ source: '/a', outcome: 'cancelled' }));
     expect(shown).toEqual([]);
-    settings = all;
-    n.update(idleStatus({ sources: [source('/a', { lastSuccessAt: 't2' })] }));
-    expect(shown.map((a) => a.key)).toEqual(['success:/a']);
-    n.update(idleStatus({ sources: [source('/a', { lastSuccessAt: 't2', stale: true })] }));
-    n.update(idleStatus({ sources: [source('/a', { lastSuccessAt: 't2', stale: true })] }));
-    expect(shown.map((a) => a.key)).toEqual(['success:/a', 'overdue:/a']);
+    n.runFinished(runRecord({ kind: 'check', source: null, repository: 'nas', outcome: 'no-repo', message: 'repository does not exist' }));
+    expect(shown.map((a) => [a.key, a.title])).toEqual([['failure:nas', 'Check of nas failed']]);
   });
 
-  it('respects notifyOnFailure=false and reports a global error once', () => {
-    const shown: Alert[] = [];
-    let settings = { ...all, notifyOnFailure: false };
-    const n = new Notifier(
-      (a) => shown.push(a),
-      () => settings,
-    );
-    n.update(failing('t1'));
+  it("overdue and unreachable come from the core's alerts; retry-policy alerts add nothing to the failed run", () => {
+    let settings = { ...all, notifyOnOverdue: false };
+    const { shown, n } = notifier(() => settings);
+    n.alert(alert('stale'));
     expect(shown).toEqual([]);
     settings = all;
-    const global = idleStatus({ state: 'error', lastError: { at: 'x', message: 'repository unreachable', outcome: 'no-repo' } });
-    n.update(global);
-    n.update(global);
-    expect(shown.map((a) => a.key)).toEqual(['failure:agent:no-repo']);
+    n.alert(alert('stale'));
+    n.alert(alert('retries-exhausted'));
+    n.alert({ ...alert('repository-unreachable'), source: null });
+    expect(shown.map((a) => a.key)).toEqual(['overdue:/a', 'unreachable:default']);
+  });
+
+  it('respects notifyOnFailure and notifyOnSuccess', () => {
+    let settings = { ...all, notifyOnFailure: false, notifyOnSuccess: false };
+    const { shown, n } = notifier(() => settings);
+    n.runFinished(failed('t1'));
+    n.runFinished(ok('t2'));
+    expect(shown).toEqual([]);
+    settings = all;
+    n.runFinished(ok('t3'));
+    expect(shown.map((a) => a.key)).toEqual(['success:/a']);
   });
 });
 

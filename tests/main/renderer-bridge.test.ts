@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RendererBridge, type EventSource } from '../../src/main/ipc/renderer-bridge.js';
 import type { AgentEvents } from '../../src/shared/agent-api.js';
 import type { LogEntry } from '../../src/shared/model/log.js';
+import type { RunRecord } from '../../src/shared/model/run.js';
 import { FakeWebContents } from './fake-electron.js';
-import { idleStatus, running } from './status-fixtures.js';
+import { idleStatus, runRecord, running } from './status-fixtures.js';
 
 class FakeCore implements EventSource {
   readonly listeners = new Map<string, Set<(p: never) => void>>();
@@ -37,17 +38,20 @@ describe('RendererBridge', () => {
     core.emit('status', idleStatus({ state: 'running' }));
     core.emit('status', idleStatus({ state: 'idle' }));
     core.emit('logs', [log(1), log(2)]);
-    core.emit('progress', running('a', 10));
-    core.emit('progress', running('a', 20));
+    core.emit('run-progress', running('a', 10));
+    core.emit('run-progress', running('a', 20));
+    core.emit('run-finished', runRecord({ id: 'a' }));
+    core.emit('run-finished', runRecord({ id: 'b' }));
     vi.advanceTimersByTime(1000);
     expect(wc.sent).toEqual([]);
     bridge.markReady(2); // someone else's ready does not count
     expect(wc.sent).toEqual([]);
     bridge.markReady(1);
-    expect(wc.sent.map((s) => s.channel)).toEqual(['agent:status-changed', 'agent:progress', 'logs:appended']);
+    expect(wc.sent.map((s) => s.channel)).toEqual(['agent:status-changed', 'agent:run-progress', 'agent:run-finished', 'agent:run-finished', 'logs:appended']);
     expect((wc.sent[0]?.payload as { state: string }).state).toBe('idle');
     expect((wc.sent[1]?.payload as { progress: { percent: number } }).progress.percent).toBe(20);
-    expect((wc.sent[2]?.payload as LogEntry[]).map((e) => e.seq)).toEqual([1, 2]);
+    expect(wc.sent.slice(2, 4).map((s) => (s.payload as RunRecord).id)).toEqual(['a', 'b']); // every finished run, in order
+    expect((wc.sent[4]?.payload as LogEntry[]).map((e) => e.seq)).toEqual([1, 2]);
   });
 
   it('batches a burst of log lines into one send per interval', () => {
@@ -84,7 +88,7 @@ describe('RendererBridge', () => {
     const wc = new FakeWebContents(1);
     bridge.attach(wc);
     bridge.markReady(1);
-    expect(core.count).toBe(3);
+    expect(core.count).toBe(4);
     core.emit('logs', [log(1)]);
     expect(vi.getTimerCount()).toBe(1);
     bridge.detach();

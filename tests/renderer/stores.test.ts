@@ -5,7 +5,7 @@ import { createSnapshotsStore } from '../../src/renderer/src/stores/snapshots-st
 import { createStatusStore } from '../../src/renderer/src/stores/status-store.js';
 import type { LogEntry, LogLevel } from '../../src/shared/model/log.js';
 import { fakeAgentApi } from '../main/fake-agent-api.js';
-import { idleStatus, running } from '../main/status-fixtures.js';
+import { idleStatus, runRecord, running } from '../main/status-fixtures.js';
 
 const entry = (seq: number, level: LogLevel = 'info', runId?: string): LogEntry => ({
   seq,
@@ -55,7 +55,7 @@ describe('logs store', () => {
 });
 
 describe('status store', () => {
-  it('loads status and history, merges progress, refreshes history when a run ends', async () => {
+  it('loads status and history, merges progress, takes a finished run from its event (no re-fetch)', async () => {
     const api = fakeAgentApi();
     const store = createStatusStore(api);
     await store.getState().load();
@@ -65,7 +65,11 @@ describe('status store', () => {
     expect(store.getState().status?.running[0]?.progress?.percent).toBe(55);
     api.getHistory.mockClear();
     store.getState().applyStatus(idleStatus());
-    expect(api.getHistory).toHaveBeenCalledTimes(1);
+    store.getState().applyRunFinished(runRecord({ id: 'r', outcome: 'partial' }));
+    store.getState().applyRunFinished(runRecord({ id: 'r', outcome: 'partial' })); // delivered twice: kept once
+    expect(store.getState().history[0]).toMatchObject({ id: 'r', outcome: 'partial' });
+    expect(store.getState().history.filter((r) => r.id === 'r')).toHaveLength(1);
+    expect(api.getHistory).not.toHaveBeenCalled();
   });
 
   it('turns failed actions into a readable error', async () => {

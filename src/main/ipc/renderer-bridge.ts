@@ -1,6 +1,7 @@
 import type { AgentEvents } from '../../shared/agent-api.js';
 import { EVENT_CHANNELS } from '../../shared/ipc/channels.js';
 import type { LogEntry } from '../../shared/model/log.js';
+import type { RunRecord } from '../../shared/model/run.js';
 import type { AgentStatus, RunningInfo } from '../../shared/model/status.js';
 
 /** Where events come from: the agent core's `on()`. */
@@ -32,7 +33,8 @@ export interface RendererBridgeOptions {
 /**
  * Forwards core events to the one window, batched, and queued until the window says it is ready.
  *
- * Status and progress are coalesced (only the newest matters; progress per run); log lines are concatenated.
+ * Status and progress are coalesced (only the newest matters; progress per run); finished runs and log lines
+ * are all delivered, in order.
  * With no window attached it does not subscribe to the core at all and holds no timer, so a closed window
  * costs nothing.
  */
@@ -47,6 +49,7 @@ export class RendererBridge {
   #timer: unknown = null;
   #status: AgentStatus | null = null;
   #progress = new Map<string, RunningInfo>();
+  #finished: RunRecord[] = [];
   #logs: LogEntry[] = [];
 
   constructor(source: EventSource, options: RendererBridgeOptions = {}) {
@@ -62,7 +65,8 @@ export class RendererBridge {
     this.#target = target;
     this.#unsubscribe = [
       this.#source.on('status', (s) => this.#push(() => (this.#status = s))),
-      this.#source.on('progress', (p) => this.#push(() => this.#progress.set(p.runId, p))),
+      this.#source.on('run-progress', (p) => this.#push(() => this.#progress.set(p.runId, p))),
+      this.#source.on('run-finished', (r) => this.#push(() => this.#finished.push(r))),
       this.#source.on('logs', (entries) => this.#push(() => this.#appendLogs(entries))),
     ];
   }
@@ -83,6 +87,7 @@ export class RendererBridge {
     this.#ready = false;
     this.#status = null;
     this.#progress.clear();
+    this.#finished = [];
     this.#logs = [];
   }
 
@@ -93,10 +98,12 @@ export class RendererBridge {
     if (!target || !this.#ready) return;
     if (target.isDestroyed()) return this.detach();
     if (this.#status) target.send(EVENT_CHANNELS.status, this.#status);
-    for (const p of this.#progress.values()) target.send(EVENT_CHANNELS.progress, p);
+    for (const p of this.#progress.values()) target.send(EVENT_CHANNELS['run-progress'], p);
+    for (const r of this.#finished) target.send(EVENT_CHANNELS['run-finished'], r);
     if (this.#logs.length > 0) target.send(EVENT_CHANNELS.logs, this.#logs);
     this.#status = null;
     this.#progress.clear();
+    this.#finished = [];
     this.#logs = [];
   }
 

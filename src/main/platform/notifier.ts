@@ -1,74 +1,65 @@
 import type { DesktopSettings } from '../../shared/agent-api.js';
-import type { AgentStatus } from '../../shared/model/status.js';
+import type { AgentAlert } from '../../shared/model/alert.js';
+import { isFailure, type RunRecord, succeeded } from '../../shared/model/run.js';
 
 /** One desktop notification. */
 export interface Alert {
-  /** Stable per problem: `failure:<source>`, `overdue:<source>`, `success:<source>`. */
+  /** Stable per problem: `failure:<source or repository>`, `overdue:<source>`, `unreachable:<repository>`, `success:<source>`. */
   readonly key: string;
   readonly title: string;
   readonly body: string;
 }
 
-const FAILED = new Set(['no-repo', 'locked', 'wrong-password', 'timeout', 'stalled', 'killed', 'crash', 'config-error', 'failed']);
-
 /**
- * Decides which notifications a status change deserves: one per problem, not one per retry.
+ * Turns the core's `run-finished` and `alert` events into desktop notifications: one per problem, not one per retry.
  *
- * A problem (a failing source, an overdue source, a global error) alerts once when it appears and again only
- * after it was resolved and came back. Success alerts are optional and fire when a source's last success
- * time moves forward. The first status seen is a baseline and never alerts for successes.
+ * A failing source (or repository, for runs without a source) notifies when it starts failing and again only
+ * after a success cleared it. Overdue and unreachable are the core's own alerts. Success notifications are optional.
  */
 export class Notifier {
-  readonly #show: (alert: Alert) => void;
-  readonly #settings: () => DesktopSettings;
   readonly #active = new Set<string>();
-  readonly #lastSuccess = new Map<string, string | null>();
-  #seenFirst = false;
 
-  constructor(show: (alert: Alert) => void, settings: () => DesktopSettings) {
-    this.#show = show;
-    this.#settings = settings;
+  constructor(
+    private readonly show: (alert: Alert) => void,
+    private readonly settings: () => DesktopSettings,
+  ) {}
+
+  /** A run ended; returns what was shown. */
+  runFinished(run: RunRecord): Alert[] {
+    const subject = run.source ?? run.repository;
+    const key = `failure:${subject}`;
+    if (isFailure(run.outcome)) {
+      const what = run.kind === 'backup' ? `Backup of ${subject}` : `${run.kind[0]!.toUpperCase()}${run.kind.slice(1)} of ${subject}`;
+      return this.#raise({ key, title: `${what} failed`, body: run.message ?? String(run.outcome) }, this.settings().notifyOnFailure);
+    }
+    if (!succeeded(run.outcome)) return [];
+    this.#active.delete(key);
+    if (run.kind !== 'backup' || !this.settings().notifyOnSuccess) return [];
+    return this.#emit({ key: `success:${subject}`, title: `Backed up ${subject}`, body: run.message ?? 'The backup finished.' });
   }
 
-  /** Feeds a new status; shows the alerts it deserves and returns them. */
-  update(status: AgentStatus): Alert[] {
-    const settings = this.#settings();
-    const current = new Map<string, Alert>();
-    for (const s of status.sources) {
-      const run = s.lastRun;
-      if (run?.outcome && FAILED.has(run.outcome)) {
-        current.set(`failure:${s.path}`, { key: `failure:${s.path}`, title: `Backup of ${s.path} failed`, body: run.message ?? run.outcome });
-      }
-      if (s.stale) {
-        current.set(`overdue:${s.path}`, { key: `overdue:${s.path}`, title: `Backup of ${s.path} is overdue`, body: overdueBody(s.lastSuccessAt) });
-      }
+  /** The core raised an alert (it fires once per transition, so no de-duplication here); returns what was shown. */
+  alert(a: AgentAlert): Alert[] {
+    const subject = a.source ?? a.repository;
+    const settings = this.settings();
+    if (a.kind === 'stale' && settings.notifyOnOverdue) {
+      return this.#emit({ key: `overdue:${subject}`, title: `Backup of ${subject} is overdue`, body: a.message });
     }
-    if (status.lastError && ![...current.keys()].some((k) => k.startsWith('failure:'))) {
-      const key = `failure:agent:${status.lastError.outcome}`;
-      current.set(key, { key, title: 'Restic Monitor Agent: a run failed', body: status.lastError.message });
+    if (a.kind === 'repository-unreachable' && settings.notifyOnFailure) {
+      return this.#emit({ key: `unreachable:${a.repository}`, title: `Repository ${a.repository} is unreachable`, body: a.message });
     }
-    const shown: Alert[] = [];
-    for (const [key, alert] of current) {
-      if (this.#active.has(key)) continue;
-      this.#active.add(key);
-      const wanted = key.startsWith('overdue:') ? settings.notifyOnOverdue : settings.notifyOnFailure;
-      if (wanted) shown.push(alert);
-    }
-    for (const key of [...this.#active]) if (!current.has(key)) this.#active.delete(key);
-    for (const s of status.sources) {
-      const before = this.#lastSuccess.get(s.path);
-      this.#lastSuccess.set(s.path, s.lastSuccessAt);
-      const moved = this.#seenFirst && s.lastSuccessAt !== null && s.lastSuccessAt !== before;
-      if (moved && settings.notifyOnSuccess) {
-        shown.push({ key: `success:${s.path}`, title: `Backed up ${s.path}`, body: s.lastRun?.message ?? 'The backup finished.' });
-      }
-    }
-    this.#seenFirst = true;
-    for (const alert of shown) this.#show(alert);
-    return shown;
+    // Retry-policy alerts accompany a failed run, which `runFinished` already reported.
+    return [];
   }
-}
 
-function overdueBody(lastSuccessAt: string | null): string {
-  return lastSuccessAt ? `The last successful backup was at ${lastSuccessAt.slice(0, 16).replace('T', ' ')}.` : 'There is no successful backup yet.';
+  #raise(alert: Alert, wanted: boolean): Alert[] {
+    if (this.#active.has(alert.key)) return [];
+    this.#active.add(alert.key);
+    return wanted ? this.#emit(alert) : [];
+  }
+
+  #emit(alert: Alert): Alert[] {
+    this.show(alert);
+    return [alert];
+  }
 }

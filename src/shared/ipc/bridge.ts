@@ -8,7 +8,8 @@ import type { AgentApi, AgentEvents } from '../agent-api.js';
  */
 export interface AgentBridge extends AgentApi {
   onStatus(listener: (status: AgentEvents['status']) => void): () => void;
-  onProgress(listener: (progress: AgentEvents['progress']) => void): () => void;
+  onRunProgress(listener: (progress: AgentEvents['run-progress']) => void): () => void;
+  onRunFinished(listener: (record: AgentEvents['run-finished']) => void): () => void;
   onLogs(listener: (entries: AgentEvents['logs']) => void): () => void;
   ready(): void;
 }

@@ -26,12 +26,16 @@ export const INVOKE_CHANNELS = {
   setSettings: 'settings:set',
 } as const satisfies { readonly [K in keyof AgentApi]-?: string };
 
-/** Event channel per `AgentEvents` key (main → renderer, pushed). */
+/** The events the window receives (alerts stay in main: the notifier shows them). */
+export type WindowEvents = Omit<AgentEvents, 'alert'>;
+
+/** Event channel per `WindowEvents` key (main → renderer, pushed). */
 export const EVENT_CHANNELS = {
   status: 'agent:status-changed',
-  progress: 'agent:progress',
+  'run-progress': 'agent:run-progress',
+  'run-finished': 'agent:run-finished',
   logs: 'logs:appended',
-} as const satisfies { readonly [K in keyof AgentEvents]-?: string };
+} as const satisfies { readonly [K in keyof WindowEvents]-?: string };
 
 /** Renderer → main one-way message: the window has subscribed and can receive queued events. */
 export const RENDERER_READY_CHANNEL = 'ui:ready';

@@ -12,6 +12,21 @@ export type RunTrigger = 'schedule' | 'catch-up' | 'manual' | 'task' | 'retry';
 export type RunOutcome =
   'success' | 'partial' | 'no-repo' | 'locked' | 'wrong-password' | 'cancelled' | 'timeout' | 'stalled' | 'killed' | 'crash' | 'config-error' | 'failed';
 
+/** True when the run left a snapshot (or did its job): `success`, or a backup's `partial`. */
+export function succeeded(outcome: RunOutcome | null): boolean {
+  return outcome === 'success' || outcome === 'partial';
+}
+
+/** True when the run failed: anything but a success, a partial backup or a cancel (null = still running). */
+export function isFailure(outcome: RunOutcome | null): boolean {
+  return outcome !== null && !succeeded(outcome) && outcome !== 'cancelled';
+}
+
+/** How an outcome is shown and logged: good, worth a look (partial, cancelled), or bad. */
+export function outcomeTone(outcome: RunOutcome): 'ok' | 'warn' | 'bad' {
+  return outcome === 'success' ? 'ok' : isFailure(outcome) ? 'bad' : 'warn';
+}
+
 /** Live progress of a running backup or restore (numbers default to 0 when restic omits them). */
 export interface Progress {
   readonly percent: number; // 0..100, clamped

@@ -42,3 +42,10 @@ export interface AgentStatus {
   readonly secretBackend: string;
   readonly agentVersion: string;
 }
+
+/** `status` with one run's progress merged in (a run not listed yet is added): the tray and the window both use it. */
+export function withRunProgress(status: AgentStatus, progress: RunningInfo): AgentStatus {
+  const known = status.running.some((r) => r.runId === progress.runId);
+  const running = known ? status.running.map((r) => (r.runId === progress.runId ? progress : r)) : [...status.running, progress];
+  return { ...status, running };
+}

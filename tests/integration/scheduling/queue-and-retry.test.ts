@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { AgentCore } from '../../../src/main/core/agent/contract.js';
+import type { AgentAlert } from '../../../src/shared/model/alert.js';
+import type { RunRecord } from '../../../src/shared/model/run.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { history, holdExclusiveLock, initRepo, randomSource, startCore, t, writeConfig } from './harness.js';
@@ -83,6 +85,10 @@ describe.each(resticBins())('scheduling through the agent core with $label', ({ 
     try {
       core = await startCore(dir);
       const c = core;
+      const finished: RunRecord[] = [];
+      const alerts: AgentAlert[] = [];
+      c.on('run-finished', (r) => finished.push(r));
+      c.on('alert', (a) => alerts.push(a));
       await waitFor('a backup refused because of the lock', async () => (await history(c, srcLocked)).some((r) => r.outcome === 'locked'), 15_000);
       await holder.release();
       const runs = await waitFor(
@@ -110,6 +116,10 @@ describe.each(resticBins())('scheduling through the agent core with $label', ({ 
       expect(logs.map((l) => l.message).join('\n')).toMatch(/will not be retried: the repository password is wrong/);
       const status = await c.getStatus();
       expect(status.sources.find((s) => s.path === srcWrong)?.lastRun?.outcome).toBe('wrong-password');
+      // The core's events say the same as its history, once per run: consumers need not re-derive anything.
+      const recorded = [...runs, ...wrongRuns].map((r) => `${r.id}:${r.outcome}`).sort();
+      expect(finished.map((r) => `${r.id}:${r.outcome}`).sort()).toEqual(recorded);
+      expect(alerts).toContainEqual(expect.objectContaining({ kind: 'not-retryable', repository: 'wrong', source: srcWrong }));
     } finally {
       await core?.stop();
       await holder.release().catch(() => {});

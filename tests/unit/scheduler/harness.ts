@@ -2,7 +2,8 @@ import type { RunOutcome } from '../../../src/shared/model/run.js';
 import { FakeProbes } from '../../fakes/fake-probes.js';
 import type { PolicyConfig, Schedule } from '../../../src/main/core/config/types.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
-import type { Job, SchedulerAlert, SchedulerEvents } from '../../../src/main/core/scheduler/events.js';
+import type { Job, SchedulerEvents } from '../../../src/main/core/scheduler/events.js';
+import type { AgentAlert } from '../../../src/shared/model/alert.js';
 import type { SchedulerConfig } from '../../../src/main/core/scheduler/job-defs.js';
 import { Scheduler, type SchedulerOptions } from '../../../src/main/core/scheduler/scheduler.js';
 import { AgentStateStore } from '../../../src/main/core/state/agent-state.js';
@@ -64,7 +65,7 @@ export function config(p: PolicyConfig = policy(), check: Schedule | null = null
 /** A scheduler on a fake clock, fake probes and a recording runner whose outcomes the test scripts. */
 export class Harness {
   readonly jobs: Array<Job & { at: string }> = [];
-  readonly alerts: SchedulerAlert[] = [];
+  readonly alerts: AgentAlert[] = [];
   readonly blocked: Array<SchedulerEvents['condition-blocked']> = [];
   readonly finished: Array<SchedulerEvents['job-finished']> = [];
   outcomes: Array<{ outcome: RunOutcome; message: string }> = [];

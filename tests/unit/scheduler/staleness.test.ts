@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../fakes/fake-clock.js';
-import type { SchedulerAlert } from '../../../src/main/core/scheduler/events.js';
+import type { AgentAlert } from '../../../src/shared/model/alert.js';
 import { StalenessWatchdog, type WatchedSource } from '../../../src/main/core/scheduler/staleness.js';
 import { AgentStateStore } from '../../../src/main/core/state/agent-state.js';
 import { openStateDb } from '../../../src/main/core/state/db.js';
@@ -21,7 +21,7 @@ describe('StalenessWatchdog', () => {
     const reader = (_repo: string, source: string) => (broken ? Promise.reject(new Error(broken)) : Promise.resolve(snapshots.get(source) ?? null));
     const make = () => {
       const w = new StalenessWatchdog(reader, new AgentStateStore(db), sources, clock);
-      const alerts: SchedulerAlert[] = [];
+      const alerts: AgentAlert[] = [];
       w.on('alert', (a) => alerts.push(a));
       return { w, alerts };
     };

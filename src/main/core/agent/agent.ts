@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentApi, DesktopSettings, RestoreRequest, SnapshotInfo, ValidationResult } from '../../../shared/agent-api.js';
-import type { RunRecord } from '../../../shared/model/run.js';
+import { type RunRecord, succeeded } from '../../../shared/model/run.js';
 import type { AgentStatus } from '../../../shared/model/status.js';
 import type { AgentCore, AgentCoreOptions, OneShot } from './contract.js';
 import { createPlatformProbes } from '../conditions/platform.js';
@@ -160,7 +160,10 @@ class Agent implements AgentCore {
       this.#state,
       this.logs,
     );
-    this.#freshness.on('alert', () => this.#events.statusChanged());
+    this.#freshness.on('alert', (a) => {
+      this.#events.alert(a);
+      this.#events.statusChanged();
+    });
   }
 
   #newScheduler(): Scheduler {
@@ -177,12 +180,15 @@ class Agent implements AgentCore {
     scheduler.on('plan-changed', () => this.#events.statusChanged());
     scheduler.on('job-finished', (f) => {
       // A new snapshot makes its source fresh: the backup's summary says so, no repository listing needed.
-      if (f.job.kind === 'backup' && f.job.source && (f.outcome === 'success' || f.outcome === 'partial')) {
+      if (f.job.kind === 'backup' && f.job.source && succeeded(f.outcome)) {
         this.#freshness.observed(f.job.repository, f.job.source, new Date(f.at));
         this.#events.statusChanged();
       }
     });
-    scheduler.on('alert', (a) => logAlert(this.logs, a));
+    scheduler.on('alert', (a) => {
+      logAlert(this.logs, a);
+      this.#events.alert(a);
+    });
     scheduler.on('condition-blocked', (b) => this.logs.info(`waiting to back up ${b.source ?? b.repository}: ${b.reasons.join('; ')}`));
     return scheduler;
   }
@@ -234,7 +240,8 @@ class Agent implements AgentCore {
       queue: this.#queue,
       running: this.#running,
       logs: this.logs,
-      onProgress: (info) => this.#events.progress(info),
+      onProgress: (info) => this.#events.runProgress(info),
+      onFinished: (record) => this.#events.runFinished(record),
       onChange: () => this.#events.statusChanged(),
     };
   }

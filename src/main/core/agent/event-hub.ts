@@ -31,8 +31,16 @@ export class EventHub {
     });
   }
 
-  progress(info: AgentEvents['progress']): void {
-    this.#emitter.emit('progress', info);
+  runProgress(info: AgentEvents['run-progress']): void {
+    this.#emitter.emit('run-progress', info);
+  }
+
+  runFinished(record: AgentEvents['run-finished']): void {
+    this.#emitter.emit('run-finished', record);
+  }
+
+  alert(alert: AgentEvents['alert']): void {
+    this.#emitter.emit('alert', alert);
   }
 
   /** Log lines go out in batches of up to 100 ms, so 1,000 lines/s cost ten deliveries. */

@@ -1,7 +1,7 @@
 import type { AgentConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import type { SnapshotRecord } from '../restic/restic.js';
-import type { SchedulerAlert } from '../scheduler/events.js';
+import type { AgentAlert } from '../../../shared/model/alert.js';
 import { StalenessWatchdog, type WatchedSource } from '../scheduler/staleness.js';
 import type { AgentStateStore } from '../state/agent-state.js';
 import type { RepositoryRegistry } from './repositories.js';
@@ -9,7 +9,7 @@ import type { RepositoryRegistry } from './repositories.js';
 const LEVEL = { info: 'info', warning: 'warn', error: 'error' } as const;
 
 /** Logs a scheduler or watchdog alert at the level its severity asks for. */
-export function logAlert(log: Logger, alert: SchedulerAlert): void {
+export function logAlert(log: Logger, alert: AgentAlert): void {
   log[LEVEL[alert.severity]](alert.message);
 }
 

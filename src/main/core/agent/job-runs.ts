@@ -1,4 +1,4 @@
-import type { RunOutcome, RunRecord, RunTrigger } from '../../../shared/model/run.js';
+import { type RunOutcome, type RunRecord, type RunTrigger, succeeded } from '../../../shared/model/run.js';
 import type { SourceConfig } from '../config/types.js';
 import type { Job } from '../scheduler/events.js';
 import { inSlot, trackRun, type TrackedRun, type TrackerDeps } from './run-tracker.js';
@@ -51,7 +51,7 @@ export async function backupSource(
       ),
     { signal: opts.signal },
   );
-  const ok = run.record.outcome === 'success' || run.record.outcome === 'partial';
+  const ok = succeeded(run.record.outcome);
   const retention =
     ok && opts.retention && policy?.retention
       ? await forgetSource(deps, source, { ...policy, retention: policy.retention }, { trigger: opts.trigger, signal: opts.signal })

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RunOutcome, RunRecord } from '../../../shared/model/run.js';
+import { outcomeTone, type RunOutcome, type RunRecord } from '../../../shared/model/run.js';
 import type { RunningInfo } from '../../../shared/model/status.js';
 import type { AgentConfig, RepoAccess } from '../config/types.js';
 import type { LogHub } from '../log/logger.js';
@@ -36,6 +36,8 @@ export interface TrackerDeps {
   readonly running: RunningRuns;
   readonly logs: LogHub;
   readonly onProgress: (info: RunningInfo) => void;
+  /** The run ended; `record` is its final history entry. */
+  readonly onFinished: (record: RunRecord) => void;
   readonly onChange: () => void;
 }
 
@@ -110,11 +112,13 @@ export async function trackRun<R extends ResticResult>(deps: TrackerDeps, meta: 
     fileErrors: backup?.fileErrors ?? [],
     exitCode: result?.exitCode ?? null,
   });
-  const level = outcome === 'success' ? 'info' : outcome === 'partial' || outcome === 'cancelled' ? 'warn' : 'error';
-  log[level](`${meta.kind} ${outcome}: ${message}${backup?.snapshotId ? ` (snapshot ${backup.snapshotId.slice(0, 8)})` : ''}`);
+  log[LOG_LEVEL[outcomeTone(outcome)]](`${meta.kind} ${outcome}: ${message}${backup?.snapshotId ? ` (snapshot ${backup.snapshotId.slice(0, 8)})` : ''}`);
+  deps.onFinished(record);
   deps.onChange();
   return { record, result };
 }
+
+const LOG_LEVEL = { ok: 'info', warn: 'warn', bad: 'error' } as const;
 
 /** How often a running run's "last seen" time is written (a crash's end time is at most this far off). */
 const TOUCH_EVERY_MS = 10_000;

@@ -1,4 +1,4 @@
-import type { RunRecord } from '../../../shared/model/run.js';
+import { isFailure, type RunRecord, succeeded } from '../../../shared/model/run.js';
 import type { AgentState, AgentStatus, RunningInfo, SourceStatus } from '../../../shared/model/status.js';
 import type { AgentConfig } from '../config/types.js';
 import type { ScheduleStatus } from '../scheduler/scheduler.js';
@@ -18,8 +18,6 @@ export interface StatusInputs {
   readonly orchestrator: AgentStatus['orchestrator'];
   readonly credential?: AgentStatus['credential'];
 }
-
-const FAILED = new Set(['no-repo', 'locked', 'wrong-password', 'timeout', 'stalled', 'killed', 'crash', 'config-error', 'failed']);
 
 /** Builds the status every UI draws: one state word, per-source last/next runs, the newest error. */
 export function buildStatus(i: StatusInputs): AgentStatus {
@@ -75,7 +73,7 @@ export function buildStatus(i: StatusInputs): AgentStatus {
  */
 function lastJob(history: RunHistory, source: string): RunRecord | null {
   const backup = history.lastFor(source);
-  if (!backup || (backup.outcome !== 'success' && backup.outcome !== 'partial')) return backup;
+  if (!backup || !succeeded(backup.outcome)) return backup;
   return jobRecord(backup, history.retentionAfter(source, backup.startedAt));
 }
 
@@ -94,6 +92,6 @@ export function jobRecord(backup: RunRecord, retention: RunRecord | null): RunRe
 
 /** The newest failed run among each source's LAST run: a later success clears the error state. */
 function newestFailure(lastRuns: ReadonlyArray<RunRecord>): AgentStatus['lastError'] {
-  const failed = lastRuns.filter((r) => r.outcome && FAILED.has(r.outcome)).sort((a, b) => (b.endedAt ?? '').localeCompare(a.endedAt ?? ''))[0];
+  const failed = lastRuns.filter((r) => isFailure(r.outcome)).sort((a, b) => (b.endedAt ?? '').localeCompare(a.endedAt ?? ''))[0];
   return failed && failed.outcome ? { at: failed.endedAt ?? failed.startedAt, message: failed.message ?? failed.outcome, outcome: failed.outcome } : null;
 }

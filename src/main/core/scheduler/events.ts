@@ -1,3 +1,4 @@
+import type { AgentAlert } from '../../../shared/model/alert.js';
 import type { RunOutcome, RunTrigger } from '../../../shared/model/run.js';
 
 /** One unit of scheduled work, handed to the `JobRunner`. */
@@ -25,19 +26,6 @@ export interface Job {
 /** Runs one job (restic backup + retention, or check). Must settle when `signal` aborts. */
 export type JobRunner = (job: Job, signal: AbortSignal) => Promise<{ outcome: RunOutcome; message: string }>;
 
-/** Why the user should hear about something; each fires once per transition, not per run. */
-export type AlertKind = 'deadline-relaxed' | 'not-retryable' | 'retries-exhausted' | 'stale' | 'fresh-again' | 'repository-unreachable';
-
-export interface SchedulerAlert {
-  readonly kind: AlertKind;
-  readonly severity: 'info' | 'warning' | 'error';
-  readonly repository: string;
-  readonly source: string | null;
-  readonly message: string;
-  /** ISO time. */
-  readonly at: string;
-}
-
 /** Event payloads of the scheduler (and the staleness watchdog's `alert`). */
 export interface SchedulerEvents {
   readonly 'job-started': { readonly job: Job; readonly at: string };
@@ -57,7 +45,7 @@ export interface SchedulerEvents {
     /** ISO time of the next check. */
     readonly recheckAt: string;
   };
-  readonly alert: SchedulerAlert;
+  readonly alert: AgentAlert;
   /** Something in `nextRuns()` or the pause state changed (status screens redraw). */
   readonly 'plan-changed': { readonly at: string };
 }

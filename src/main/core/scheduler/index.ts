@@ -1,5 +1,5 @@
 export { type Clock, systemClock, type TimerHandle } from '../time/clock.js';
-export type { AlertKind, Job, JobRunner, SchedulerAlert, SchedulerEvents } from './events.js';
+export type { Job, JobRunner, SchedulerEvents } from './events.js';
 export { jobsFromConfig, type JobDef, type SchedulerConfig } from './job-defs.js';
 export { jitterOffsetMs, nextOccurrence, previousOccurrence, validateSchedule } from './next-run.js';
 export { EXCLUSIVE_KINDS, QueueCancelledError, type QueueEntry, RepoQueue } from './repo-queue.js';

@@ -5,7 +5,8 @@ import { type PlatformProbes, unknownProbes } from '../conditions/probes.js';
 import type { Logger } from '../log/logger.js';
 import type { AgentStateStore } from '../state/agent-state.js';
 import { type Clock, type ClockMark, driftSince, markClock, systemClock, type TimerHandle } from '../time/clock.js';
-import type { Job, JobRunner, SchedulerAlert, SchedulerEvents } from './events.js';
+import type { Job, JobRunner, SchedulerEvents } from './events.js';
+import type { AgentAlert } from '../../../shared/model/alert.js';
 import { TypedEmitter } from './events.js';
 import { defaultResticCacheDir, type JobDef, jobsFromConfig, planSignature, type SchedulerConfig } from './job-defs.js';
 import { catchUpPlan, initialPlan, type Plan, regularPlan, wakeAt } from './planning.js';
@@ -495,13 +496,13 @@ export class Scheduler {
     this.#changed();
   }
 
-  #alertOnce(def: JobDef, st: JobState, flag: string, kind: SchedulerAlert['kind'], message: string): void {
+  #alertOnce(def: JobDef, st: JobState, flag: string, kind: AgentAlert['kind'], message: string): void {
     if (st.alerted === flag) return;
     this.#store.update(def.key, this.#clock.now(), () => ({ alerted: flag }));
     this.#alert(kind, 'error', def, message);
   }
 
-  #alert(kind: SchedulerAlert['kind'], severity: SchedulerAlert['severity'], def: JobDef, message: string): void {
+  #alert(kind: AgentAlert['kind'], severity: AgentAlert['severity'], def: JobDef, message: string): void {
     this.#events.emit('alert', {
       kind,
       severity,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AgentStateStore } from '../state/agent-state.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
 import { systemClock } from '../time/clock.js';
-import type { SchedulerAlert } from './events.js';
+import type { AgentAlert } from '../../../shared/model/alert.js';
 import { TypedEmitter } from './events.js';
 
 /** The newest snapshot time of a source in a repository (made by anyone); throws when the repository cannot be opened. */
@@ -39,7 +39,7 @@ const repoFlagSchema = z.object({ unreachable: z.boolean() });
  * a restart does not alert again.
  */
 export class StalenessWatchdog {
-  readonly #events = new TypedEmitter<{ alert: SchedulerAlert }>();
+  readonly #events = new TypedEmitter<{ alert: AgentAlert }>();
   readonly #clock: Clock;
   #timer: TimerHandle | null = null;
   #last: SourceFreshness[] = [];
@@ -53,7 +53,7 @@ export class StalenessWatchdog {
     this.#clock = clock;
   }
 
-  on(event: 'alert', listener: (a: SchedulerAlert) => void): () => void {
+  on(event: 'alert', listener: (a: AgentAlert) => void): () => void {
     return this.#events.on(event, listener);
   }
 

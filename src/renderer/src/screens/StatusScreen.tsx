@@ -2,6 +2,7 @@ import { RunProgress } from '../components/ProgressBar.js';
 import { formatBytes, formatRelative, formatTime } from '../components/format.js';
 import { useApp, useStores } from '../stores/index.js';
 import type { AgentStatus } from '../../../shared/model/status.js';
+import { outcomeTone } from '../../../shared/model/run.js';
 
 const STATE_TEXT: Readonly<Record<AgentStatus['state'], string>> = {
   idle: 'All good',
@@ -155,11 +156,7 @@ export function StatusScreen() {
                   {r.kind} {r.source ?? r.repository}
                 </td>
                 <td>
-                  <span
-                    className={`tag ${r.outcome === 'success' ? 'ok' : r.outcome === 'partial' || r.outcome === 'cancelled' ? 'warn' : r.outcome ? 'bad' : ''}`}
-                  >
-                    {r.outcome ?? 'running'}
-                  </span>{' '}
+                  <span className={`tag ${r.outcome ? outcomeTone(r.outcome) : ''}`}>{r.outcome ?? 'running'}</span>{' '}
                   <span className="muted small">{r.message}</span>
                 </td>
                 <td>{formatBytes(r.stats?.dataAdded)}</td>

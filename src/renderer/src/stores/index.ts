@@ -28,7 +28,8 @@ export function connectStores(api: AgentBridge): { stores: Stores; disconnect: (
   };
   const offs = [
     api.onStatus((s) => stores.status.getState().applyStatus(s)),
-    api.onProgress((p) => stores.status.getState().applyProgress(p)),
+    api.onRunProgress((p) => stores.status.getState().applyProgress(p)),
+    api.onRunFinished((r) => stores.status.getState().applyRunFinished(r)),
     api.onLogs((entries) => stores.logs.getState().append(entries)),
     // After setup the agent's status changes shape (configured, sources): fetch it and the history again.
     stores.wizard.subscribe((s, before) => {

@@ -1,7 +1,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AgentApi } from '../../../shared/agent-api.js';
 import type { RunRecord } from '../../../shared/model/run.js';
-import type { AgentStatus, RunningInfo } from '../../../shared/model/status.js';
+import { type AgentStatus, type RunningInfo, withRunProgress } from '../../../shared/model/status.js';
 
 /** The status screen's view of the agent (a copy of main's state, refreshed by events). */
 export interface StatusState {
@@ -13,6 +13,8 @@ export interface StatusState {
   load(): Promise<void>;
   applyStatus(status: AgentStatus): void;
   applyProgress(progress: RunningInfo): void;
+  /** A run ended: its record goes to the top of the history (no re-fetch). */
+  applyRunFinished(record: RunRecord): void;
   backupNow(source: string | null): Promise<void>;
   checkNow(): Promise<void>;
   cancel(runId: string | null): Promise<void>;
@@ -33,7 +35,6 @@ export function createStatusStore(api: AgentApi, historyLimit = 20): StoreApi<St
         set({ busy: false });
       }
     };
-    const refreshHistory = async (): Promise<void> => set({ history: await api.getHistory({ limit: historyLimit }) });
     return {
       status: null,
       history: [],
@@ -44,19 +45,12 @@ export function createStatusStore(api: AgentApi, historyLimit = 20): StoreApi<St
           const [status, history] = await Promise.all([api.getStatus(), api.getHistory({ limit: historyLimit })]);
           set({ status, history });
         }),
-      applyStatus: (status) => {
-        const before = get().status;
-        set({ status });
-        // A run ended: its record is in the history now.
-        if (before && before.running.length > status.running.length) void refreshHistory().catch(() => {});
-      },
+      applyStatus: (status) => set({ status }),
       applyProgress: (progress) => {
         const status = get().status;
-        if (!status) return;
-        const known = status.running.some((r) => r.runId === progress.runId);
-        const running = known ? status.running.map((r) => (r.runId === progress.runId ? progress : r)) : [...status.running, progress];
-        set({ status: { ...status, running } });
+        if (status) set({ status: withRunProgress(status, progress) });
       },
+      applyRunFinished: (record) => set({ history: [record, ...get().history.filter((r) => r.id !== record.id)].slice(0, historyLimit) }),
       backupNow: (source) => act(() => api.backupNow(source)),
       checkNow: () => act(() => api.checkNow(null)),
       cancel: (runId) => act(() => api.cancel(runId)),
