@@ -3,8 +3,10 @@ import type { ExecutionResult } from '../../../../src/main/core/managed/types.js
 import type { RmExecTask, RmLogLine, RmTaskExecutor } from '../../../../src/main/core/managed/restic-monitor/types.js';
 
 /**
- * A small test executor that runs REAL restic for restic-monitor tasks (the project's `Restic` class did not
- * exist yet). The password reaches restic only through the environment.
+ * A test executor that runs real restic for `agent-child.ts`, the crash-recovery child of restart.test.ts: it can
+ * hang after restic has saved the snapshot, so the test kills the agent between snapshot and report. Everything
+ * else goes through the agent core's real executor (agent-core.test.ts). The password reaches restic only through
+ * the environment.
  */
 export class TestResticExecutor implements RmTaskExecutor {
   /** Every restic command line run (argv without the binary), for assertions. */
