@@ -1,7 +1,7 @@
 import { isFailure, type RunRecord, succeeded } from '../../../shared/model/run.js';
 import type { AgentState, AgentStatus, RunningInfo, SourceStatus } from '../../../shared/model/status.js';
 import type { AgentConfig } from '../config/types.js';
-import type { ScheduleStatus } from '../scheduler/scheduler.js';
+import type { ScheduleStatus } from '../scheduler/schedule-status.js';
 import type { RunHistory } from '../state/run-history.js';
 
 /** Inputs of the status snapshot; everything else is derived. */

@@ -11,8 +11,11 @@ import { TypedEmitter } from './events.js';
 import { defaultResticCacheDir, type JobDef, jobsFromConfig, planSignature, type SchedulerConfig } from './job-defs.js';
 import { catchUpPlan, initialPlan, type Plan, regularPlan, wakeAt } from './planning.js';
 import { RepoQueue } from './repo-queue.js';
-import { classifyOutcome, permanentReason, retryDelayMs } from './retry.js';
-import { type JobState, ms, SchedulerStateStore } from './schedule-state.js';
+import { type ScheduleStatus, scheduleStatus } from './schedule-status.js';
+import { afterRun } from './after-run.js';
+import { deadlinePassed, recheckAt } from './deadline.js';
+import { classifyOutcome } from './retry.js';
+import { type JobState, SchedulerStateStore } from './schedule-state.js';
 
 export interface SchedulerOptions {
   readonly config: SchedulerConfig;
@@ -33,23 +36,6 @@ export interface SchedulerOptions {
   readonly lateToleranceMs?: number;
   /** Wall time running ahead of monotonic time by more than this means the machine slept (default 30 s). */
   readonly sleepThresholdMs?: number;
-}
-
-/** One schedule, for status screens. Times are ISO. */
-export interface ScheduleStatus {
-  readonly key: string;
-  readonly kind: 'backup' | 'check' | 'prune';
-  readonly repository: string;
-  readonly source: string | null;
-  readonly policy: string | null;
-  readonly nextRunAt: string | null;
-  readonly nextTrigger: Job['trigger'] | null;
-  readonly attempt: number;
-  readonly lastRunAt: string | null;
-  readonly lastSuccessAt: string | null;
-  readonly lastOutcome: RunOutcome | null;
-  readonly running: boolean;
-  readonly blockedBy: ReadonlyArray<string> | null;
 }
 
 interface Active {
@@ -219,22 +205,7 @@ export class Scheduler {
       const st = this.#store.load(d.key, now);
       // Not started (a one-shot `restic-agent status`): show what a start would plan.
       const p = this.#plans.get(d.key) ?? (this.#started ? null : initialPlan(d, st, now, this.#config.agent.id, this.#catchUpDelay()));
-      const next = p ? wakeAt(p) : null;
-      return {
-        key: d.key,
-        kind: d.kind,
-        repository: d.repository,
-        source: d.source,
-        policy: d.policy?.name ?? null,
-        nextRunAt: next === null ? null : new Date(next).toISOString(),
-        nextTrigger: p?.trigger ?? null,
-        attempt: p?.attempt ?? 1,
-        lastRunAt: st.lastRunAt,
-        lastSuccessAt: st.lastSuccessAt,
-        lastOutcome: st.lastOutcome,
-        running: (this.#active.get(d.key)?.job ?? null) !== null,
-        blockedBy: p?.blockedBy ?? null,
-      };
+      return scheduleStatus(d, st, p, (this.#active.get(d.key)?.job ?? null) !== null);
     });
   }
 
@@ -408,11 +379,8 @@ export class Scheduler {
   }
 
   #deadlinePassed(def: JobDef, now: number, reasons: ReadonlyArray<string>): boolean {
-    const deadline = def.conditions?.deadlineMs ?? 0;
-    if (deadline <= 0) return false;
     const st = this.#store.load(def.key, now);
-    const since = ms(st.lastSuccessAt) ?? ms(st.trackedSince) ?? now;
-    if (now - since < deadline) return false;
+    if (!deadlinePassed(def, st, now)) return false;
     if (!st.deadlineAlerted) {
       this.#store.update(def.key, now, () => ({ deadlineAlerted: true }));
       this.#alert('deadline-relaxed', 'warning', def, `No successful backup for longer than the deadline; running despite: ${reasons.join('; ')}`);
@@ -421,18 +389,14 @@ export class Scheduler {
   }
 
   #block(def: JobDef, p: Plan, reasons: ReadonlyArray<string>, now: number): void {
-    const st = this.#store.load(def.key, now);
-    const deadline = def.conditions?.deadlineMs ?? 0;
-    const since = ms(st.lastSuccessAt) ?? ms(st.trackedSince) ?? now;
-    let recheckAt = now + this.#opts.conditionRecheckMs;
-    if (deadline > 0) recheckAt = Math.min(recheckAt, Math.max(now + 1, since + deadline));
-    this.#setPlan(def.key, { ...p, recheckAt, blockedBy: reasons });
+    const at = recheckAt(def, this.#store.load(def.key, now), now, this.#opts.conditionRecheckMs);
+    this.#setPlan(def.key, { ...p, recheckAt: at, blockedBy: reasons });
     this.#events.emit('condition-blocked', {
       key: def.key,
       repository: def.repository,
       source: def.source,
       reasons,
-      recheckAt: new Date(recheckAt).toISOString(),
+      recheckAt: new Date(at).toISOString(),
     });
     this.#changed();
   }
@@ -464,35 +428,19 @@ export class Scheduler {
   #finish(def: JobDef, job: Job, outcome: RunOutcome, message: string): void {
     const now = this.#clock.now();
     const iso = new Date(now).toISOString();
-    const cls = classifyOutcome(outcome, message);
+    const ok = classifyOutcome(outcome, message) === 'ok';
     // Stopped mid-run (shutdown): keep `running` so the next start catches this run up once.
     const st = this.#store.update(def.key, now, (s) => ({
-      running: this.#stopped && cls !== 'ok' ? s.running : false,
+      running: this.#stopped && !ok ? s.running : false,
       lastOutcome: outcome,
-      ...(cls === 'ok' ? { lastSuccessAt: iso, alerted: null, deadlineAlerted: false, successes: s.successes + 1 } : {}),
+      ...(ok ? { lastSuccessAt: iso, alerted: null, deadlineAlerted: false, successes: s.successes + 1 } : {}),
     }));
-    let next = this.#regular(def, st);
-    let retryAt: number | null = null;
-    if (cls === 'transient' && job.trigger !== 'manual') {
-      const delay = retryDelayMs(def.retry, job.attempt + 1);
-      if (delay !== null && (next === null || now + delay < next.dueAt)) {
-        retryAt = now + delay;
-        next = { dueAt: retryAt, trigger: 'retry', attempt: job.attempt + 1, recheckAt: null, blockedBy: null };
-      } else if (delay === null) {
-        this.#alertOnce(def, st, `retries-exhausted:${outcome}`, 'retries-exhausted', `${describe(def)} failed ${job.attempt} times (${outcome}): ${message}`);
-      }
-    } else if (cls === 'permanent') {
-      this.#alertOnce(
-        def,
-        st,
-        `not-retryable:${outcome}`,
-        'not-retryable',
-        `${describe(def)} failed (${outcome}) and will not be retried: ${permanentReason(outcome)}. ${message}`,
-      );
-    }
-    if (!this.#stopped) this.#setPlan(def.key, next);
+    const after = afterRun(def, job, outcome, message, this.#regular(def, st), now);
+    if (after.alert) this.#alertOnce(def, st, after.alert.flag, after.alert.kind, after.alert.message);
+    if (!this.#stopped) this.#setPlan(def.key, after.next);
     this.#log.info(`${def.key} finished: ${outcome}`, { attempt: job.attempt, trigger: job.trigger });
-    this.#events.emit('job-finished', { job, outcome, message, retryAt: retryAt === null ? null : new Date(retryAt).toISOString(), at: iso });
+    const retryAt = after.retryAt === null ? null : new Date(after.retryAt).toISOString();
+    this.#events.emit('job-finished', { job, outcome, message, retryAt, at: iso });
     this.#changed();
   }
 
@@ -512,10 +460,6 @@ export class Scheduler {
       at: new Date(this.#clock.now()).toISOString(),
     });
   }
-}
-
-function describe(def: JobDef): string {
-  return def.kind === 'backup' ? `Backup of ${def.source ?? '?'} to "${def.repository}"` : `${def.kind === 'check' ? 'Check' : 'Prune'} of "${def.repository}"`;
 }
 
 /** `n/N` for the next of a cycle of N checks: over N successful checks every part of the data is read once. */
