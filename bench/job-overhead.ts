@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { createAgentCore } from '../src/main/core/agent/agent.js';
+import { createAgentCore } from '../src/main/core/agent/create.js';
 import { benchRestic } from './cli-overhead.js';
 import type { Figure } from './index.js';
 

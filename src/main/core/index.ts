@@ -2,7 +2,7 @@
  * The agent core's public entry: the only module the shells (CLI, Electron main process) import from `core/`.
  * Everything else under `core/` is internal and may move (the lint rule `no-restricted-imports` enforces it).
  */
-export { createAgentCore } from './agent/agent.js';
+export { createAgentCore } from './agent/create.js';
 export type { AgentCore, AgentCoreOptions, OneShot } from './agent/contract.js';
 export { AGENT_VERSION } from './agent/version.js';
 export { checkPaths } from './config/check-paths.js';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../../src/shared/model/run.js';
-import { createAgentCore } from '../../../src/main/core/agent/agent.js';
+import { createAgentCore } from '../../../src/main/core/agent/create.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { sleep } from '../../helpers/wait.js';

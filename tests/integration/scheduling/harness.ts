@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll } from 'vitest';
-import { createAgentCore } from '../../../src/main/core/agent/agent.js';
+import { createAgentCore } from '../../../src/main/core/agent/create.js';
 import type { AgentCore } from '../../../src/main/core/agent/contract.js';
 import type { RunRecord } from '../../../src/shared/model/run.js';
 import { sleep, waitFor } from '../../helpers/wait.js';

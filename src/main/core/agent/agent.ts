@@ -1,39 +1,30 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentApi, DesktopSettings, RestoreRequest, SnapshotInfo, ValidationResult } from '../../../shared/agent-api.js';
 import { type RunRecord, succeeded } from '../../../shared/model/run.js';
 import type { AgentStatus } from '../../../shared/model/status.js';
-import type { AgentCore, AgentCoreOptions, OneShot } from './contract.js';
-import { createPlatformProbes } from '../conditions/platform.js';
+import type { AgentCore, OneShot } from './contract.js';
 import type { PlatformProbes } from '../conditions/probes.js';
-import { type Clock, systemClock } from '../time/clock.js';
-import { checkPaths } from '../config/check-paths.js';
-import { createDemoSetup, generatePassword } from '../config/demo.js';
-import { ConfigError, loadConfigFile, validateConfigText } from '../config/load.js';
+import { type Clock } from '../time/clock.js';
+import { generatePassword } from '../config/demo.js';
+import { loadConfigFile, validateConfigText } from '../config/load.js';
 import type { AgentConfig } from '../config/types.js';
 import { writeConfigFile } from '../config/write.js';
 import { LogHub } from '../log/logger.js';
-import { currentPlatformPaths, dataDirFor } from '../paths.js';
-import { currentNormaliseContext } from '../config/normalise.js';
+import { currentPlatformPaths } from '../paths.js';
 import { type ResticVersion, versionNumber } from '../restic/restic.js';
-import { detectResticVersionCached } from '../restic/version.js';
 import { RepoQueue } from '../scheduler/repo-queue.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { openSecretStore } from '../secrets/open-secret-store.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { AgentStateStore } from '../state/agent-state.js';
-import { openStateDbRecovering, type StateDb } from '../state/db.js';
-import { stateMigrations } from '../state/migrations.js';
+import { type StateDb } from '../state/db.js';
 import { RunHistory } from '../state/run-history.js';
-import { orchestratorMigrations } from '../managed/v1/outbox.js';
-import { rmMigrations } from '../managed/restic-monitor/store.js';
 import type { EnrollRequest } from './enroll.js';
 import { EventHub } from './event-hub.js';
 import { createFreshnessWatchdog, FRESHNESS_INTERVAL_MS, logAlert, watchedSources } from './freshness.js';
 import type { StalenessWatchdog } from '../scheduler/staleness.js';
 import type { ManagedLink } from '../managed/start.js';
-import { acquireInstanceLock, type InstanceLock } from './instance-lock.js';
+import { type InstanceLock } from './instance-lock.js';
 import { backupSource, jobRunner } from './job-runs.js';
 import { RepositoryRegistry } from './repositories.js';
 import { RunningRuns } from './running.js';
@@ -44,75 +35,8 @@ import { AGENT_VERSION } from './version.js';
 import { credentialOkKey, dialectKey, orchestratorScope, tokenAccounts } from '../managed/credentials.js';
 import { z } from 'zod';
 
-/**
- * Starts the agent core: loads (or, on first run, creates) the configuration, opens the secret store and the
- * state database, detects restic, and — unless `schedule` is false — runs the standalone schedules.
- */
-export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore> {
-  const platform = currentPlatformPaths();
-  let createdDemo = false;
-  let secrets = opts.secretStore;
-  const ifMissing = opts.ifMissing ?? 'fail';
-  if (!existsSync(opts.configPath)) {
-    if (ifMissing === 'fail') {
-      throw new ConfigError(opts.configPath, [
-        {
-          path: '',
-          message: `no configuration file at ${opts.configPath}: create one (see examples/) or start \`restic-agent run\` once to get the demo defaults`,
-        },
-      ]);
-    }
-    if (ifMissing === 'empty') {
-      await writeConfigFile(opts.configPath, '# Restic Monitor Agent configuration (see docs/configuration.md; the desktop setup wizard fills it in).\n');
-    } else {
-      const dataDir = opts.dataDir ?? dataDirFor(opts.configPath);
-      secrets ??= await openSecretStore({ backend: 'auto', file: null }, dataDir);
-      await createDemoSetup(dataDir, secrets, { configPath: opts.configPath });
-      createdDemo = true;
-    }
-  }
-  const { config: loaded, warnings } = await loadConfigFile(opts.configPath, { ...currentNormaliseContext(), dataDir: dataDirFor(opts.configPath) });
-  const paths = checkPaths(loaded);
-  if (paths.errors.length) throw new ConfigError(opts.configPath, paths.errors);
-  warnings.push(...paths.warnings);
-  const config = withDefaults(loaded, opts.dataDir, platform.cacheDir);
-  secrets ??= await openSecretStore(config.secrets, config.agent.dataDir);
-  const version = await detectResticVersionCached(config.restic.binary, join(config.agent.dataDir, 'restic-version.json'));
-  mkdirSync(config.agent.dataDir, { recursive: true, mode: 0o700 });
-  const lock = acquireInstanceLock(config.agent.dataDir);
-  const schedule = opts.schedule ?? true;
-  if (schedule && !lock.primary) {
-    throw new Error(`another restic-agent (pid ${lock.ownerPid}) is already running with ${config.agent.dataDir}: stop it first`);
-  }
-  let state: ReturnType<typeof openStateDbRecovering>;
-  try {
-    // Only the owner of the data dir may move a damaged database aside: the file may be a running daemon's.
-    state = openStateDbRecovering(join(config.agent.dataDir, 'state.db'), [...stateMigrations, ...orchestratorMigrations, ...rmMigrations], {
-      recover: (opts.recoverCorruptState ?? true) && lock.primary,
-    });
-  } catch (e) {
-    lock.release();
-    throw e;
-  }
-  const db = state.db;
-  const agent = new Agent(opts.configPath, config, secrets, version, db, createdDemo, lock, {
-    clock: opts.clock ?? systemClock,
-    probes: opts.probes ?? createPlatformProbes(),
-  });
-  if (opts.onLog) agent.logs.subscribe(opts.onLog);
-  for (const w of warnings) agent.logs.warn(w);
-  if (state.movedAside) {
-    agent.logs.error(
-      `the state database was damaged: moved it aside to ${state.movedAside} and started with a fresh one (run history and unsent reports are in the old file; snapshots are safe in the repository)`,
-    );
-  }
-  if (createdDemo) await agent.runNow({ kind: 'init', repository: null });
-  if (schedule) await agent.startSchedules();
-  return agent;
-}
-
 /** The agent core behind both shells; see `AgentCore`. */
-class Agent implements AgentCore {
+export class Agent implements AgentCore {
   readonly logs: LogHub;
   readonly #history: RunHistory;
   readonly #state: AgentStateStore;
@@ -469,7 +393,7 @@ class Agent implements AgentCore {
 }
 
 /** Fills what only the running platform knows: the data dir override and a persistent restic cache. */
-function withDefaults(c: AgentConfig, dataDir: string | undefined, cacheDir: string): AgentConfig {
+export function withDefaults(c: AgentConfig, dataDir: string | undefined, cacheDir: string): AgentConfig {
   return {
     ...c,
     agent: dataDir ? { ...c.agent, dataDir } : c.agent,

@@ -36,7 +36,7 @@ export interface AgentCoreOptions {
 /**
  * The running agent, as the two shells see it: the UI-facing `AgentApi` plus lifecycle and events.
  *
- * Created by `createAgentCore` in `agent/agent.ts`.
+ * Created by `createAgentCore` in `agent/create.ts`.
  */
 export interface AgentCore extends AgentApi {
   readonly logs: LogHub;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { LogEntry } from '../../../../src/shared/model/log.js';
 import type { AgentCore } from '../../../../src/main/core/agent/contract.js';
-import { createAgentCore } from '../../../../src/main/core/agent/agent.js';
+import { createAgentCore } from '../../../../src/main/core/agent/create.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { initRepo, snapshots } from './restic-executor.js';
 

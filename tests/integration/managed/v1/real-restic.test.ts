@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAgentCore } from '../../../../src/main/core/agent/agent.js';
+import { createAgentCore } from '../../../../src/main/core/agent/create.js';
 import { orchestratorMigrations } from '../../../../src/main/core/managed/v1/outbox.js';
 import { openStateDb, type StateDb } from '../../../../src/main/core/state/db.js';
 import { startReferenceOrchestrator, type ReferenceOrchestrator } from '../../../../reference-orchestrator/testing/index.js';
