@@ -37,8 +37,17 @@ export function globalArgs(v: ResticVersion, o: GlobalOpts): string[] {
 /** `backup` argv (without globals). Paths come after `--` so a path starting with `-` is not a flag. */
 export function backupArgs(
   v: ResticVersion,
-  o: { paths: readonly string[]; exclude: readonly string[]; tags: readonly string[]; host: string; readConcurrency?: number; dryRun?: boolean },
+  o: {
+    paths: readonly string[];
+    exclude: readonly string[];
+    tags: readonly string[];
+    host: string;
+    readConcurrency?: number;
+    dryRun?: boolean;
+    stdin?: StdinSource;
+  },
 ): string[] {
+  if (o.stdin) return stdinBackupArgs(v, { ...o, stdin: o.stdin });
   if (o.paths.length === 0) throw new Error('backup: paths is empty — give at least one source path');
   const a = ['backup', '--host', o.host];
   for (const t of o.tags) a.push('--tag', t);
@@ -47,6 +56,33 @@ export function backupArgs(
   if (o.dryRun) a.push('--dry-run');
   a.push('--', ...o.paths);
   return a;
+}
+
+/** A backup of one stream: `command`'s stdout, stored in the snapshot as `/<filename>`. */
+export interface StdinSource {
+  readonly command: readonly string[];
+  readonly filename: string;
+}
+
+/**
+ * `backup --stdin-from-command -- cmd…` (restic ≥ 0.17 runs the command and saves no snapshot when it fails), or
+ * `backup --stdin` for older restic, whose stdin the runner then feeds from the command (see `RunSpec.stdinFrom`).
+ */
+function stdinBackupArgs(v: ResticVersion, o: { tags: readonly string[]; host: string; dryRun?: boolean; stdin: StdinSource }): string[] {
+  if (o.stdin.command.length === 0) throw new Error('backup: the stdin command is empty');
+  const a = ['backup', '--host', o.host, '--stdin-filename', o.stdin.filename];
+  for (const t of o.tags) a.push('--tag', t);
+  if (o.dryRun) a.push('--dry-run');
+  if (capabilities(v).stdinFromCommand) a.push('--stdin-from-command', '--', ...withoutRepositoryEnv(o.stdin.command));
+  else a.push('--stdin');
+  return a;
+}
+
+/** restic hands its whole environment to a `--stdin-from-command` child: `env -u` keeps the repository's secrets out. */
+function withoutRepositoryEnv(command: readonly string[]): string[] {
+  if (process.platform === 'win32') return [...command];
+  const unset = ['RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND', 'RESTIC_REPOSITORY', 'RESTIC_REPOSITORY_FILE'].flatMap((k) => ['-u', k]);
+  return ['env', ...unset, ...command];
 }
 
 /** Snapshot filter flags shared by `snapshots` and `forget` (long flags: `-H` means keep-hourly in forget). */

@@ -1,7 +1,7 @@
 import type { RunOutcome } from '../../../shared/model/run.js';
 
 /** Why the agent stopped restic itself (null = it ended on its own). */
-export type StopReason = 'cancel' | 'timeout' | 'stall' | null;
+export type StopReason = 'cancel' | 'timeout' | 'stall' | 'producer' | null;
 
 /** Everything the classifier looks at after a run ended. */
 export interface ExitInfo {
@@ -14,6 +14,8 @@ export interface ExitInfo {
   readonly stopReason: StopReason;
   /** Spawn failure (binary missing, EACCES …). */
   readonly spawnError?: string | null;
+  /** The command feeding restic's stdin failed (`exit 2`, `killed by SIGKILL`, `not found`). */
+  readonly producerError?: string | null;
 }
 
 /** A classified result with a one-line human message. */
@@ -65,6 +67,10 @@ export function classify(info: ExitInfo): Classified {
   const tag = code !== null ? `restic exit ${code}` : signal ? `restic killed by ${signal}` : 'restic did not start';
 
   if (info.spawnError) return { outcome: 'config-error', message: `Could not start restic: ${info.spawnError}` };
+  // Whatever restic did with a stream whose producer failed, it is not a good snapshot.
+  if (info.producerError) return { outcome: 'failed', message: `The dump command failed (${info.producerError}); restic was stopped (${tag})` };
+  const dumpFailed = /command failed: (?:exit status \d+|signal: \w+)/.exec(text);
+  if (dumpFailed) return { outcome: 'failed', message: `The dump command failed (${dumpFailed[0]}); restic saved no snapshot (${tag})` };
 
   // A run we stopped ourselves counts as stopped, unless it still finished with a result.
   if (stopReason && code !== 0 && code !== 3) {

@@ -3,11 +3,11 @@ import type { LogLevel } from '../../../shared/model/log.js';
 import type { RepoAccess, Retention } from '../config/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { redact } from '../log/redact.js';
-import { backupArgs, checkArgs, filterArgs, forgetArgs, globalArgs, pruneArgs, restoreArgs } from './args.js';
+import { backupArgs, checkArgs, filterArgs, forgetArgs, globalArgs, pruneArgs, restoreArgs, type StdinSource } from './args.js';
 import type { BackupSummary, JsonEvent } from './backup-parser.js';
 import { buildEnv } from './env.js';
 import { classify, type Classified } from './outcome.js';
-import { runProcess, type RawRun } from './runner.js';
+import { runProcess, type RawRun, type RunSpec } from './runner.js';
 import { sleep } from '../time/timers.js';
 import { parseSingleDoc } from './single-doc.js';
 import { parseSnapshots, parseForget, parseStats, type SnapshotRecord } from './docs.js';
@@ -72,6 +72,7 @@ interface ExecOpts {
   readonly onJson?: (ev: JsonEvent) => void;
   /** Skip `restic unlock` after an agent-initiated stop (used by unlock itself). */
   readonly noUnlockAfterStop?: boolean;
+  readonly stdinFrom?: RunSpec['stdinFrom'];
 }
 
 interface Exec {
@@ -108,15 +109,28 @@ export class Restic {
 
   /** Runs `backup --json` and returns the outcome, the snapshot id, the summary and per-file errors. */
   async backup(
-    o: { paths: string[]; exclude: string[]; tags: string[]; limitUploadKiBs?: number; limitDownloadKiBs?: number; readConcurrency?: number; dryRun?: boolean },
+    o: {
+      paths: string[];
+      exclude: string[];
+      tags: string[];
+      limitUploadKiBs?: number;
+      limitDownloadKiBs?: number;
+      readConcurrency?: number;
+      dryRun?: boolean;
+      /** Back up a command's output instead of paths (a database dump, `slapcat`, …). */
+      stdin?: StdinSource;
+    },
     ctl: RunControl = {},
   ): Promise<BackupResult> {
     let summary: BackupSummary | null = null;
     const fileErrors: FileError[] = [];
     let errorCount = 0;
     const args = backupArgs(this.opts.version, { ...o, host: this.opts.host });
+    // Older restic reads the stream from us: the runner feeds its stdin from the command, ending it only on success.
+    const stdinFrom = o.stdin && !this.caps.stdinFromCommand ? { command: o.stdin.command, env: withoutRepositoryVars(this.#env) } : undefined;
     const ex = await this.#exec(args, ctl, {
       waitForLock: true,
+      stdinFrom,
       limitUploadKiBs: o.limitUploadKiBs,
       limitDownloadKiBs: o.limitDownloadKiBs,
       onJson: (ev) => {
@@ -296,6 +310,7 @@ export class Restic {
         args,
         env: this.#env,
         collectStdout: o.collectStdout,
+        stdinFrom: o.stdinFrom,
         lowPriority: ctl.lowPriority,
         signal: ctl.signal,
         timeoutMs: ctl.timeoutMs,
@@ -344,4 +359,9 @@ function warningLine(text: string): string {
   const lines = text.trim().split('\n');
   const skipped = lines.find((l) => /(does not exist|cannot be accessed), skipping$/.test(l));
   return (skipped ?? lines[lines.length - 1] ?? '').slice(0, 300);
+}
+
+/** restic's environment minus the repository's own variables: what a dump command started by us may see. */
+function withoutRepositoryVars(env: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('RESTIC_')));
 }

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { redact } from '../log/redact.js';
@@ -30,6 +31,12 @@ export interface RunSpec {
   readonly onText?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Called once restic runs (crash recovery journals the pid to find an orphan later). */
   readonly onSpawn?: (pid: number) => void;
+  /**
+   * A command whose stdout becomes restic's stdin (`backup --stdin` on restic < 0.17). restic's stdin is ended only
+   * after the command exited 0; if it fails, restic is stopped with SIGINT instead, so a truncated stream never
+   * becomes a snapshot. The data is piped with backpressure: memory stays flat whatever the size.
+   */
+  readonly stdinFrom?: { readonly command: readonly string[]; readonly env: Readonly<Record<string, string>> };
 }
 
 /** What came out of the process, before classification. */
@@ -46,6 +53,8 @@ export interface RawRun {
   readonly stderr: string;
   readonly exitError: { readonly code: number; readonly message: string } | null;
   readonly durationMs: number;
+  /** Why the `stdinFrom` command failed; null when it succeeded or there was none. */
+  readonly producerError?: string | null;
 }
 
 /**
@@ -133,7 +142,11 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
   const args = prefix.length > 0 ? [...pre, spec.binary, ...spec.args] : [...spec.args];
 
   return new Promise<RawRun>((resolve) => {
-    const child = spawn(cmd ?? spec.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...spec.env }, windowsHide: true });
+    // stdin stays /dev/null unless a command feeds it: an open pipe makes restic read the password from it.
+    const opts = { env: { ...spec.env }, windowsHide: true } as const;
+    const child: ChildProcessByStdio<Writable | null, Readable, Readable> = spec.stdinFrom
+      ? spawn(cmd ?? spec.binary, args, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(cmd ?? spec.binary, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid !== undefined) spec.onSpawn?.(child.pid);
     const timers: TimerHandle[] = [];
     let stallTimer: TimerHandle | undefined;
@@ -175,6 +188,14 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
       errSplit.push(chunk);
     });
 
+    let producerError: string | null = null;
+    const producer = spec.stdinFrom && child.stdin ? feedStdin(spec.stdinFrom, child.stdin, (line) => spec.onText?.(`dump: ${redact(line)}`, 'stderr')) : null;
+    void producer?.exited.then((failure) => {
+      if (failure === null) return;
+      producerError = failure;
+      stop('producer');
+    });
+
     const abort = () => stop('cancel');
     spec.signal?.addEventListener('abort', abort, { once: true });
     if (spec.timeoutMs && spec.timeoutMs > 0) timers.push(setLongTimeout(() => stop('timeout'), spec.timeoutMs));
@@ -183,6 +204,7 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
     const finish = (code: number | null, signal: string | null) => {
       if (done) return;
       done = true;
+      producer?.kill();
       for (const t of timers) t.cancel();
       stallTimer?.cancel();
       spec.signal?.removeEventListener('abort', abort);
@@ -199,6 +221,7 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
         stderr: handler.stderr.text(),
         exitError: handler.exitError,
         durationMs: Date.now() - started,
+        producerError,
       });
     };
     child.on('error', (e: NodeJS.ErrnoException) => {
@@ -209,4 +232,33 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
     });
     child.on('close', (code, signal) => finish(code, signal));
   });
+}
+
+/**
+ * Spawns `source.command` and pipes its stdout into `stdin`, ending `stdin` only when the command exited 0.
+ * `exited` resolves to null on success, else to why it failed.
+ */
+function feedStdin(
+  source: NonNullable<RunSpec['stdinFrom']>,
+  stdin: Writable,
+  onStderr: (line: string) => void,
+): { exited: Promise<string | null>; kill: () => void } {
+  const [bin, ...argv] = source.command;
+  const p = spawn(bin ?? '', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...source.env }, windowsHide: true });
+  // restic may exit early (wrong password, cancel): a broken pipe then is expected, not a crash.
+  stdin.on('error', () => {});
+  p.stdout.pipe(stdin, { end: false });
+  const errLines = new LineSplitter(onStderr);
+  p.stderr.on('data', (chunk: Buffer) => errLines.push(chunk));
+  const exited = new Promise<string | null>((resolve) => {
+    p.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? `"${bin ?? ''}" not found` : e.message));
+    p.on('close', (code, signal) => {
+      errLines.end();
+      if (code === 0) {
+        stdin.end();
+        resolve(null);
+      } else resolve(signal ? `killed by ${signal}` : `exit ${String(code)}`);
+    });
+  });
+  return { exited, kill: () => void (p.exitCode === null && p.signalCode === null && p.kill('SIGTERM')) };
 }

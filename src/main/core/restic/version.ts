@@ -38,6 +38,8 @@ export interface ResticCapabilities {
   readonly forgetPrunePureJson: boolean;
   /** `forget` without a policy fails (exit 1) instead of doing nothing. */
   readonly forgetNoPolicyIsError: boolean;
+  /** `backup --stdin-from-command`: restic runs the dump command and refuses a snapshot when it fails. */
+  readonly stdinFromCommand: boolean;
 }
 
 const VERSION_RE = /^restic (\d+)\.(\d+)\.(\d+)(\S*)/m;
@@ -72,6 +74,7 @@ export function capabilities(v: ResticVersion): ResticCapabilities {
     checkJson: atLeast(v, 0, 18),
     forgetPrunePureJson: atLeast(v, 0, 19),
     forgetNoPolicyIsError: atLeast(v, 0, 17),
+    stdinFromCommand: atLeast(v, 0, 17),
   };
 }
 
