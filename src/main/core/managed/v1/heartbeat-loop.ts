@@ -18,7 +18,11 @@ export async function heartbeatLoop(s: Session, auth: AuthKeeper, signal: AbortS
     await sleep(delay, AbortSignal.any([signal, kick.signal]));
     s.hbKick = null;
     if (signal.aborted) return;
-    if (s.link.auth === 'expired') await auth.rotate('scheduled', signal);
+    if (s.link.auth === 'expired') {
+      await auth.rotate('scheduled', signal);
+      // A refused rotation suspends: the token is dead, so no heartbeat with it now; the next probe is in 5 min.
+      if (s.link.auth === 'suspended') continue;
+    }
     if (await beat(s, auth, signal)) {
       backoff.succeed();
       retryIn = null;
