@@ -57,7 +57,7 @@ export function config(p: PolicyConfig = policy(), check: Schedule | null = null
         prune: null,
       },
     },
-    sources: [{ path: '/home/me', policy: p.name, repository: 'nas', exclude: [], tags: [] }],
+    sources: [{ path: '/home/me', policy: p.name, repository: 'nas', exclude: [], tags: [], plugin: null }],
     policies: { [p.name]: p },
   };
 }

@@ -1,4 +1,5 @@
 import type { AgentConfig } from '../config/types.js';
+import { ownsSnapshot } from '../plugins/source-id.js';
 import type { Logger } from '../log/logger.js';
 import type { SnapshotRecord } from '../restic/restic.js';
 import type { AgentAlert } from '../../../shared/model/alert.js';
@@ -39,7 +40,8 @@ export function createFreshnessWatchdog(config: () => AgentConfig, repos: () => 
   };
   const watchdog = new StalenessWatchdog(
     async (repository, source) => {
-      const times = (await snapshotsOf(repository)).filter((s) => s.paths.includes(source)).map((s) => Date.parse(s.time));
+      const own = config().sources.find((s) => s.path === source && s.repository === repository);
+      const times = (await snapshotsOf(repository)).filter((s) => (own ? ownsSnapshot(own, s) : s.paths.includes(source))).map((s) => Date.parse(s.time));
       return times.length ? new Date(Math.max(...times)) : null;
     },
     state,

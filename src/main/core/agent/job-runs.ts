@@ -25,6 +25,10 @@ export async function backupSource(
 ): Promise<BackupWithRetention> {
   const policy = deps.config.policies[source.policy];
   const throttle = policy?.throttle;
+  // A plugin source streams its runs into restic (one today per source; several, e.g. one per database, to come).
+  const streams = source.plugin?.runs ?? [null];
+  if (streams.length !== 1) throw new Error(`${source.path}: a source with ${streams.length} streams is not supported yet`);
+  const stream = streams[0] ?? null;
   const run = await trackRun(
     deps,
     {
@@ -40,9 +44,10 @@ export async function backupSource(
     (restic, ctl) =>
       restic.backup(
         {
-          paths: [source.path],
+          paths: source.plugin ? [] : [source.path],
           exclude: [...source.exclude],
-          tags: snapshotTags(deps.config.agent.id, source.policy, source.tags),
+          tags: [...snapshotTags(deps.config.agent.id, source.policy, source.tags), ...(stream?.tags ?? [])],
+          stdin: stream?.stdin,
           limitUploadKiBs: throttle?.limitUploadKiBs || undefined,
           limitDownloadKiBs: throttle?.limitDownloadKiBs || undefined,
           readConcurrency: throttle?.readConcurrency || undefined,

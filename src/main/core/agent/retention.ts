@@ -1,3 +1,4 @@
+import { snapshotFilter } from '../plugins/source-id.js';
 import type { RunRecord, RunTrigger } from '../../../shared/model/run.js';
 import type { PolicyConfig, SourceConfig } from '../config/types.js';
 import { trackRun, type TrackerDeps } from './run-tracker.js';
@@ -25,8 +26,8 @@ export async function forgetSource(
           retention: policy.retention,
           prune: (opts.prune ?? false) || policy.prune === 'after_backup',
           host: agent.hostname,
-          tags: [`agent:${agent.id}`],
-          paths: [source.path],
+          ...snapshotFilter(source),
+          tags: [`agent:${agent.id}`, ...(snapshotFilter(source).tags ?? [])],
         },
         ctl,
       ),

@@ -14,6 +14,9 @@ import {
 import { ConfigError, type ConfigIssue } from './errors.js';
 import type { RawConfig, RawPolicy, RawRepository, RawSchedule } from './schema.js';
 import { didYouMean } from './suggest.js';
+import { type PluginKind, sourcePlugin } from '../plugins/registry.js';
+import { pluginSourceId } from '../plugins/source-id.js';
+import type { PluginInstanceBase } from '../plugins/types.js';
 import { formatDuration } from './units.js';
 import { checkOrchestratorUrl, OrchestratorConfigError } from '../managed/transport.js';
 import type { AgentConfig, OrchestratorConfig, PolicyConfig, RepositoryConfig, Retention, RunConditions, Schedule, SourceConfig } from './types.js';
@@ -102,25 +105,17 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
     }
   }
   const implicit = implicitRepository(repos);
-  (raw.backup?.sources ?? []).forEach((s, i) => {
-    const at = `backup.sources[${i}]`;
-    const policy = s.policy ?? DEFAULT_POLICY;
-    if (!isAbsoluteSourcePath(s.path)) {
-      issues.push({
-        path: `${at}.path`,
-        message: `"${s.path}" is a relative path: write it absolute ("/srv/data") or from the home directory ("~/Documents")`,
-      });
-    }
+  const checkRefs = (at: string, policy: string, repository: string | undefined): void => {
     if (!policies.has(policy)) {
       issues.push({
         path: `${at}.policy`,
         message: `unknown policy "${policy}"${didYouMean(policy, policies)}; known policies: ${[...policies].join(', ')} (define it under "policies:")`,
       });
     }
-    if (s.repository !== undefined) {
-      if (!repos.has(s.repository)) {
+    if (repository !== undefined) {
+      if (!repos.has(repository)) {
         const known = repos.size ? `known repositories: ${[...repos.keys()].join(', ')}` : 'no repository is configured';
-        issues.push({ path: `${at}.repository`, message: `unknown repository "${s.repository}"${didYouMean(s.repository, repos.keys())}; ${known}` });
+        issues.push({ path: `${at}.repository`, message: `unknown repository "${repository}"${didYouMean(repository, repos.keys())}; ${known}` });
       }
     } else if (repos.size === 0) {
       issues.push({
@@ -130,7 +125,27 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
     } else if (!implicit) {
       issues.push({ path: `${at}.repository`, message: `required when several repositories are configured: one of ${[...repos.keys()].join(', ')}` });
     }
+  };
+  (raw.backup?.sources ?? []).forEach((s, i) => {
+    const at = `backup.sources[${i}]`;
+    if (!isAbsoluteSourcePath(s.path)) {
+      issues.push({
+        path: `${at}.path`,
+        message: `"${s.path}" is a relative path: write it absolute ("/srv/data") or from the home directory ("~/Documents")`,
+      });
+    }
+    checkRefs(at, s.policy ?? DEFAULT_POLICY, s.repository);
   });
+  const pluginNames = new Map<string, string>();
+  for (const { kind, at, instance, single } of pluginInstances(raw)) {
+    if (instance.enabled === false) continue;
+    if (!single && instance.name === undefined) issues.push({ path: `${at}.name`, message: `required when plugins.${kind} is a list: a name for this source` });
+    const id = pluginSourceId(kind, instance.name ?? kind);
+    const seen = pluginNames.get(id);
+    if (seen) issues.push({ path: `${at}.name`, message: `"${instance.name ?? kind}" is already the name of ${seen}: give each ${kind} source its own name` });
+    pluginNames.set(id, at);
+    checkRefs(at, instance.policy ?? DEFAULT_POLICY, instance.repository);
+  }
   if (raw.orchestrator) {
     try {
       checkOrchestratorUrl(raw.orchestrator.url, raw.orchestrator.insecure_loopback ?? false);
@@ -172,6 +187,16 @@ export function configWarnings(raw: RawConfig): string[] {
   return warnings;
 }
 
+/** Every plugin instance of the file, with its key path (`plugins.command[0]`, or `plugins.mysql` for the single form). */
+function pluginInstances(raw: RawConfig): Array<{ kind: PluginKind; at: string; instance: PluginInstanceBase; single: boolean }> {
+  return Object.entries(raw.plugins ?? {}).flatMap(([kind, value]) => {
+    if (value === undefined) return [];
+    const single = !Array.isArray(value);
+    const list: PluginInstanceBase[] = Array.isArray(value) ? value : [value];
+    return list.map((instance, i) => ({ kind: kind as PluginKind, at: single ? `plugins.${kind}` : `plugins.${kind}[${i}]`, instance, single }));
+  });
+}
+
 /**
  * Turns a schema-validated file into the normalised `AgentConfig`: defaults, built-in policies merged with
  * the file's, the single `repository:` named `default`, a leading `~/` expanded in paths and excludes. Throws `ConfigError` when a
@@ -191,7 +216,20 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
     repository: s.repository ?? implicit ?? DEFAULT_REPOSITORY,
     exclude: [...globalExclude, ...(s.exclude ?? []).map(home)],
     tags: s.tags ?? [],
+    plugin: null,
   }));
+  for (const { kind, instance } of pluginInstances(raw)) {
+    if (instance.enabled === false) continue;
+    const name = instance.name ?? kind;
+    sources.push({
+      path: pluginSourceId(kind, name),
+      policy: instance.policy ?? DEFAULT_POLICY,
+      repository: instance.repository ?? implicit ?? DEFAULT_REPOSITORY,
+      exclude: [],
+      tags: [...(instance.tags ?? []), `plugin:${kind}`, `source:${name}`],
+      plugin: { kind, name, runs: sourcePlugin(kind).runs(instance) },
+    });
+  }
   const policies: Record<string, PolicyConfig> = { ...BUILTIN_POLICIES };
   for (const [name, p] of Object.entries(raw.policies ?? {})) policies[name] = mergePolicy(name, p, BUILTIN_POLICIES[name]);
   const repositories = Object.fromEntries(

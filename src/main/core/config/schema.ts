@@ -6,22 +6,12 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseDuration, parseRateKiBs, parseSize, thousands, type Parsed } from './units.js';
+import { name, strict, tags, text } from './schema-parts.js';
+import { pluginsSchema } from '../plugins/registry.js';
+
+export { KNOWN_KEYS } from './schema-parts.js';
 
 export { normalise, crossCheck, type NormaliseContext } from './normalise.js';
-
-/**
- * A strict object. Its unknown-key issue carries the known keys (`known keys: a, b`); `load.ts` turns it
- * into one message per unknown key with a "did you mean" hint.
- */
-function strict<T extends z.core.$ZodLooseShape>(shape: T) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (iss) => (iss.code === 'unrecognized_keys' ? `${KNOWN_KEYS}${known}` : undefined),
-  });
-}
-
-/** Prefix of the unknown-key message produced by `strict()`. */
-export const KNOWN_KEYS = 'known keys: ';
 
 function unit(parse: (v: unknown) => Parsed<number>) {
   // z.unknown(): the parsers name the accepted forms better than a union's "Invalid input".
@@ -36,7 +26,6 @@ function unit(parse: (v: unknown) => Parsed<number>) {
 const duration = unit(parseDuration);
 const size = unit(parseSize);
 const rate = unit(parseRateKiBs);
-const text = z.string().trim().min(1, 'must not be empty');
 /**
  * A whole number in [min, max]. YAML reads `1e400` as Infinity and `99999999999999999999` as 1e20: both are
  * "too large", with the allowed range, rather than zod's "expected number, got null".
@@ -58,9 +47,6 @@ function wholeNumber(min: number, max: number) {
 const count = wholeNumber(0, 1_000_000);
 const positive = wholeNumber(1, 1_000);
 
-/** A name usable inside SecretStore account names (`repo:<name>:password`): no colons or spaces. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const name = (what: string) => z.string().regex(NAME, `a ${what} name may contain only letters, digits, ".", "_" and "-"`);
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (letters, digits and _)');
 
 /** An IANA time zone such as `Europe/Berlin` (checked against the runtime's time zone database). */
@@ -179,7 +165,7 @@ const source = strict({
   policy: text.optional(),
   repository: text.optional(),
   exclude: z.array(text).optional(),
-  tags: z.array(z.string().regex(/^[^,\s]+$/, 'a tag may not contain commas or spaces')).optional(),
+  tags: tags.optional(),
 });
 
 const retention = strict({
@@ -249,6 +235,7 @@ export const configFileSchema = strict({
     sources: z.array(source).optional(),
     exclude: z.array(text).optional(),
   }).optional(),
+  plugins: pluginsSchema.optional(),
   policies: z.record(name('policy'), policy).optional(),
   secrets: strict({
     backend: z.enum(['auto', 'keyring', 'file']).optional(),

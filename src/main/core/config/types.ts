@@ -1,3 +1,4 @@
+import type { PluginSource } from '../plugins/types.js';
 /**
  * The agent's configuration after validation and normalisation.
  *
@@ -89,11 +90,14 @@ export interface PruneConfig extends MaintenanceConfig {
 }
 
 export interface SourceConfig {
+  /** The source's id: its path, or `<kind>:<name>` for a plugin source (see `plugin`). */
   readonly path: string;
   readonly policy: string;
   readonly repository: string;
   readonly exclude: ReadonlyArray<string>;
   readonly tags: ReadonlyArray<string>;
+  /** Set for a plugin source: what its backup streams into restic instead of reading `path`. */
+  readonly plugin: PluginSource | null;
 }
 
 /** `cron` uses croner syntax (5 or 6 fields, or a preset); `every` runs at a fixed interval. */

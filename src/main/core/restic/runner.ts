@@ -1,7 +1,7 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { redact } from '../log/redact.js';
 import { setLongTimeout, type TimerHandle } from '../time/timers.js';
 import { StringDecoder } from 'node:string_decoder';
@@ -96,7 +96,9 @@ const MAX_COLLECT = 256 * 1024 * 1024;
 
 let lowPrioPrefix: string[] | null | undefined;
 
-function onPath(cmd: string): boolean {
+/** True when `cmd` is an absolute path that exists, or a name found on PATH. */
+export function onPath(cmd: string): boolean {
+  if (isAbsolute(cmd)) return existsSync(cmd);
   return (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, cmd)));
 }
 

@@ -21,7 +21,8 @@ export async function heartbeatLoop(s: Session, auth: AuthKeeper, signal: AbortS
     if (s.link.auth === 'expired') {
       await auth.rotate('scheduled', signal);
       // A refused rotation suspends: the token is dead, so no heartbeat with it now; the next probe is in 5 min.
-      if (s.link.auth === 'suspended') continue;
+      const after: string = s.link.auth; // changed by the rotation
+      if (after === 'suspended') continue;
     }
     if (await beat(s, auth, signal)) {
       backoff.succeed();

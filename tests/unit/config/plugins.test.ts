@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { validateConfigText, type ConfigValidation } from '../../../src/main/core/config/load.js';
+import type { AgentConfig } from '../../../src/main/core/config/types.js';
+
+const ctx = { hostname: 'db1', homedir: '/root', dataDir: '/var/lib/restic-agent' };
+const REPO = 'repository: { url: /srv/repo, password_file: /etc/restic/pass }\n';
+
+function check(text: string): ConfigValidation {
+  return validateConfigText(REPO + text, 'test.yaml', ctx);
+}
+function ok(text: string): AgentConfig {
+  const r = check(text);
+  if (!r.ok) throw new Error(`expected valid config, got: ${JSON.stringify(r.errors)}`);
+  return r.config;
+}
+function errors(text: string): string[] {
+  const r = check(text);
+  if (r.ok) throw new Error('expected errors, config was valid');
+  return r.errors.map((e) => `${e.path}: ${e.message}`);
+}
+
+describe('plugin sources in the config', () => {
+  it('the list form becomes sources with an id, tags for retention and restore, and the stream to back up', () => {
+    const c = ok(`
+backup: { sources: [ { path: /etc, policy: daily } ] }
+plugins:
+  command:
+    - { name: ldap, command: [slapcat, -n, "1"], stdin_filename: ldap.ldif, policy: daily }
+    - { name: etcd, command: [/usr/local/bin/etcd-dump], tags: [k8s] }
+`);
+    expect(c.sources.map((s) => s.path)).toEqual(['/etc', 'command:ldap', 'command:etcd']);
+    expect(c.sources[0]?.plugin).toBeNull();
+    expect(c.sources[1]).toMatchObject({
+      policy: 'daily',
+      repository: 'default',
+      tags: ['plugin:command', 'source:ldap'],
+      plugin: { kind: 'command', name: 'ldap', runs: [{ stdin: { command: ['slapcat', '-n', '1'], filename: 'ldap.ldif' }, tags: [] }] },
+    });
+    expect(c.sources[2]).toMatchObject({ tags: ['k8s', 'plugin:command', 'source:etcd'], plugin: { runs: [{ stdin: { filename: 'etcd.out' } }] } });
+  });
+
+  it('the single form needs no name, and enabled: false leaves the source out', () => {
+    expect(ok('plugins: { command: { command: [pg_dumpall] } }').sources.map((s) => s.path)).toEqual(['command:command']);
+    expect(ok('plugins: { command: { enabled: false, command: [pg_dumpall] } }').sources).toEqual([]);
+  });
+
+  it('bad plugin config gets the same clear errors as the rest of the file', () => {
+    expect(errors('plugins: { comand: [ { name: x, command: [a] } ] }')).toEqual([expect.stringMatching(/^plugins\.comand: .*did you mean "command"/)]);
+    expect(errors('plugins: { command: [ { name: x, command: [a], stdin_file: a.out } ] }').join('\n')).toMatch(/plugins\.command.*stdin_file/);
+    expect(errors('plugins: { command: [ { command: [a] } ] }')).toEqual([
+      expect.stringMatching(/^plugins\.command\[0\]\.name: required when plugins\.command is a list/),
+    ]);
+    expect(errors('plugins: { command: [ { name: x, command: [a], policy: dialy } ] }')).toEqual([
+      expect.stringMatching(/^plugins\.command\[0\]\.policy: unknown policy "dialy".*did you mean "daily"/),
+    ]);
+    expect(errors('plugins: { command: [ { name: x, command: [a] }, { name: x, command: [b] } ] }')).toEqual([
+      expect.stringMatching(/^plugins\.command\[1\]\.name: "x" is already the name of plugins\.command\[0\]/),
+    ]);
+    expect(errors('plugins: { command: [ { name: x, command: [a], stdin_filename: a/b.out } ] }').join('\n')).toMatch(/without slashes/);
+  });
+});
