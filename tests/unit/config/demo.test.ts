@@ -37,7 +37,7 @@ describe('createDemoSetup', () => {
 
     const { config } = await loadConfigFile(configPath, { hostname: 'h', homedir: '/h', dataDir });
     expect(config.repositories.default).toMatchObject({ url: join(dataDir, 'repository'), password: { kind: 'keyring', account: DEMO_PASSWORD_ACCOUNT } });
-    expect(config.sources).toEqual([{ path: join(dataDir, 'demo-source'), policy: 'hourly', repository: 'default', exclude: [], tags: [] }]);
+    expect(config.sources).toEqual([{ path: join(dataDir, 'demo-source'), policy: 'hourly', repository: 'default', exclude: [], tags: [], plugin: null }]);
     expect((await readdir(join(dataDir, 'demo-source'))).sort()).toEqual(['README.txt', 'data', 'notes']);
   });
 

@@ -44,8 +44,8 @@ describe('the original-design example', () => {
       prune: expect.objectContaining({ schedule: { kind: 'cron', expression: '0 4 * * 0', timezone: null }, maxUnused: null, maxRepackSize: null }),
     });
     expect(c.sources).toEqual([
-      { path: '/home', policy: 'daily', repository: 'default', exclude: ['/home/*/.cache', '/home/*/tmp'], tags: [] },
-      { path: '/etc', policy: 'hourly', repository: 'default', exclude: ['/home/*/.cache', '/home/*/tmp'], tags: [] },
+      { path: '/home', policy: 'daily', repository: 'default', exclude: ['/home/*/.cache', '/home/*/tmp'], tags: [], plugin: null },
+      { path: '/etc', policy: 'hourly', repository: 'default', exclude: ['/home/*/.cache', '/home/*/tmp'], tags: [], plugin: null },
     ]);
     expect(Object.keys(c.policies).sort()).toEqual(['daily', 'hourly', 'weekly']);
     expect(c.orchestrator).toBeNull();
@@ -153,7 +153,7 @@ describe('every feature', () => {
       check: expect.objectContaining({ schedule: { kind: 'cron', expression: '0 4 * * 0', timezone: 'Europe/Berlin' }, jitterMs: 0, readDataSubset: '5%' }),
       prune: expect.anything(),
     });
-    expect(c.sources[0]).toEqual({ path: '/home', policy: 'workdays', repository: 's3', exclude: ['*.tmp', '*.iso'], tags: ['home', 'laptop'] });
+    expect(c.sources[0]).toEqual({ path: '/home', policy: 'workdays', repository: 's3', exclude: ['*.tmp', '*.iso'], tags: ['home', 'laptop'], plugin: null });
     expect(c.policies.workdays).toEqual({
       name: 'workdays',
       schedule: { kind: 'cron', expression: '0 18 * * 1-5', timezone: 'Europe/Berlin' },
