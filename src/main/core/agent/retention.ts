@@ -17,6 +17,7 @@ export async function forgetSource(
   opts: { trigger: RunTrigger; prune?: boolean; signal?: AbortSignal },
 ): Promise<RunRecord> {
   const { agent } = deps.config;
+  const own = snapshotFilter(source);
   const { record } = await trackRun(
     deps,
     { kind: 'forget', trigger: opts.trigger, repository: source.repository, source: source.path, policy: policy.name, taskId: null },
@@ -26,8 +27,8 @@ export async function forgetSource(
           retention: policy.retention,
           prune: (opts.prune ?? false) || policy.prune === 'after_backup',
           host: agent.hostname,
-          ...snapshotFilter(source),
-          tags: [`agent:${agent.id}`, ...(snapshotFilter(source).tags ?? [])],
+          tags: [`agent:${agent.id}`, ...(own.tags ?? [])],
+          paths: own.paths,
         },
         ctl,
       ),

@@ -19,16 +19,15 @@ export interface PathCheck {
 export function checkPaths(config: AgentConfig): PathCheck {
   const errors: ConfigIssue[] = [];
   const warnings: string[] = [];
-  for (const s of config.sources) {
-    // A plugin source's preflight: its dump tools must be there (the agent runs them without a shell).
-    for (const tool of new Set((s.plugin?.runs ?? []).map((r) => r.stdin.command[0] ?? ''))) {
-      if (!onPath(tool)) {
-        errors.push({ path: `plugins.${s.plugin?.kind ?? '?'}`, message: `${s.path}: "${tool}" was not found on PATH: install it or give its absolute path` });
-      }
-    }
-  }
   config.sources.forEach((s, i) => {
-    if (s.plugin) return;
+    if (s.plugin) {
+      // A plugin source's preflight: its dump tools must be there (the agent runs them without a shell).
+      for (const tool of new Set(s.plugin.runs.map((r) => r.stdin.command[0] ?? ''))) {
+        if (!onPath(tool))
+          errors.push({ path: `plugins.${s.plugin.kind}`, message: `${s.path}: "${tool}" was not found on PATH: install it or give its absolute path` });
+      }
+      return;
+    }
     const why = missing(s.path);
     if (!why) return;
     if (MOUNT_ROOTS.some((root) => s.path.startsWith(root))) {

@@ -138,7 +138,6 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
   });
   const pluginNames = new Map<string, string>();
   for (const { kind, at, instance, single } of pluginInstances(raw)) {
-    if (instance.enabled === false) continue;
     if (!single && instance.name === undefined) issues.push({ path: `${at}.name`, message: `required when plugins.${kind} is a list: a name for this source` });
     const id = pluginSourceId(kind, instance.name ?? kind);
     const seen = pluginNames.get(id);
@@ -187,13 +186,15 @@ export function configWarnings(raw: RawConfig): string[] {
   return warnings;
 }
 
-/** Every plugin instance of the file, with its key path (`plugins.command[0]`, or `plugins.mysql` for the single form). */
+/** Every enabled plugin instance of the file, with its key path (`plugins.command[0]`, or `plugins.mysql` for the single form). */
 function pluginInstances(raw: RawConfig): Array<{ kind: PluginKind; at: string; instance: PluginInstanceBase; single: boolean }> {
   return Object.entries(raw.plugins ?? {}).flatMap(([kind, value]) => {
     if (value === undefined) return [];
     const single = !Array.isArray(value);
     const list: PluginInstanceBase[] = Array.isArray(value) ? value : [value];
-    return list.map((instance, i) => ({ kind: kind as PluginKind, at: single ? `plugins.${kind}` : `plugins.${kind}[${i}]`, instance, single }));
+    return list
+      .map((instance, i) => ({ kind: kind as PluginKind, at: single ? `plugins.${kind}` : `plugins.${kind}[${i}]`, instance, single }))
+      .filter((p) => p.instance.enabled !== false);
   });
 }
 
@@ -219,7 +220,6 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
     plugin: null,
   }));
   for (const { kind, instance } of pluginInstances(raw)) {
-    if (instance.enabled === false) continue;
     const name = instance.name ?? kind;
     sources.push({
       path: pluginSourceId(kind, name),

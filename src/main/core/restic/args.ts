@@ -1,3 +1,4 @@
+import { REPOSITORY_VARS } from './env.js';
 import type { Retention } from '../config/types.js';
 import { capabilities, type ResticVersion } from './version.js';
 
@@ -81,7 +82,7 @@ function stdinBackupArgs(v: ResticVersion, o: { tags: readonly string[]; host: s
 /** restic hands its whole environment to a `--stdin-from-command` child: `env -u` keeps the repository's secrets out. */
 function withoutRepositoryEnv(command: readonly string[]): string[] {
   if (process.platform === 'win32') return [...command];
-  const unset = ['RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND', 'RESTIC_REPOSITORY', 'RESTIC_REPOSITORY_FILE'].flatMap((k) => ['-u', k]);
+  const unset = REPOSITORY_VARS.flatMap((k) => ['-u', k]);
   return ['env', ...unset, ...command];
 }
 

@@ -46,3 +46,6 @@ export function buildEnv(input: EnvInput): Record<string, string> {
   env.RESTIC_PROGRESS_FPS = '1';
   return env;
 }
+
+/** The variables that name or unlock the repository: a dump command run for a backup must never see them. */
+export const REPOSITORY_VARS = ['RESTIC_REPOSITORY', 'RESTIC_REPOSITORY_FILE', 'RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND'] as const;

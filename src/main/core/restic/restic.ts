@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { redact } from '../log/redact.js';
 import { backupArgs, checkArgs, filterArgs, forgetArgs, globalArgs, pruneArgs, restoreArgs, type StdinSource } from './args.js';
 import type { BackupSummary, JsonEvent } from './backup-parser.js';
-import { buildEnv } from './env.js';
+import { buildEnv, REPOSITORY_VARS } from './env.js';
 import { classify, type Classified } from './outcome.js';
 import { runProcess, type RawRun, type RunSpec } from './runner.js';
 import { sleep } from '../time/timers.js';
@@ -363,5 +363,5 @@ function warningLine(text: string): string {
 
 /** restic's environment minus the repository's own variables: what a dump command started by us may see. */
 function withoutRepositoryVars(env: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('RESTIC_')));
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !(REPOSITORY_VARS as ReadonlyArray<string>).includes(k)));
 }

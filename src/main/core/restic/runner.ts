@@ -227,8 +227,7 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
       });
     };
     child.on('error', (e: NodeJS.ErrnoException) => {
-      const what = e.code === 'ENOENT' ? `"${cmd ?? spec.binary}" not found` : e.code === 'EACCES' ? `"${cmd ?? spec.binary}" is not executable` : e.message;
-      spawnError = what;
+      spawnError = spawnFailure(e, cmd ?? spec.binary);
       // When spawning failed there is no process and 'close' may not follow.
       if (child.pid === undefined) finish(null, null);
     });
@@ -253,7 +252,7 @@ function feedStdin(
   const errLines = new LineSplitter(onStderr);
   p.stderr.on('data', (chunk: Buffer) => errLines.push(chunk));
   const exited = new Promise<string | null>((resolve) => {
-    p.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? `"${bin ?? ''}" not found` : e.message));
+    p.on('error', (e: NodeJS.ErrnoException) => resolve(spawnFailure(e, bin ?? '')));
     p.on('close', (code, signal) => {
       errLines.end();
       if (code === 0) {
@@ -263,4 +262,9 @@ function feedStdin(
     });
   });
   return { exited, kill: () => void (p.exitCode === null && p.signalCode === null && p.kill('SIGTERM')) };
+}
+
+/** Why a program could not be started, in words. */
+function spawnFailure(e: NodeJS.ErrnoException, cmd: string): string {
+  return e.code === 'ENOENT' ? `"${cmd}" not found` : e.code === 'EACCES' ? `"${cmd}" is not executable` : e.message;
 }
