@@ -1,7 +1,8 @@
 #!/bin/sh
 # One-time machine setup for development, tests and the Quick start (Debian/Ubuntu, run as root or with sudo).
 # Installs restic 0.14 (Debian), a current restic 0.19 (Debian sid, unpacked under vendor/), the keyring and
-# browser the tests use, then the npm dependencies.
+# browser the tests use, the database servers and Docker Engine the plugin tests start privately, then the npm
+# dependencies.
 set -eu
 cd "$(dirname "$0")/.."
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -9,7 +10,8 @@ if command -v apt-get >/dev/null; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     restic chromium libsecret-1-dev gnome-keyring libsecret-tools dbus xvfb xauth \
-    pkg-config python3 make g++ ca-certificates >/dev/null
+    pkg-config python3 make g++ ca-certificates \
+    postgresql mariadb-server docker.io busybox-static >/dev/null
   $SUDO env SUITE=sid sh scripts/fetch-restic.sh
 fi
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1

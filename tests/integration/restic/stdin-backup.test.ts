@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepoAccess } from '../../../src/main/core/config/types.js';
+import { dumpEnv } from '../../../src/main/core/restic/env.js';
 import { detectResticVersion, Restic } from '../../../src/main/core/restic/restic.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 
@@ -19,17 +20,18 @@ describe.each(resticBins().map((b) => [b.label, b.path] as const))('backup from 
     execFileSync(bin, ['-r', repo.url, '--no-cache', ...args], { env: { ...process.env, RESTIC_PASSWORD: PASSWORD }, encoding: 'utf8', maxBuffer: 64 << 20 });
   const snapshots = () => JSON.parse(bare('snapshots', '--json')) as Array<{ id: string; paths: string[]; tags?: string[] }>;
   const backup = (command: string[], filename = 'dump.ldif') =>
-    restic.backup({ paths: [], exclude: [], tags: ['plugin:command'], stdin: { command, filename } });
+    restic.backup({ paths: [], exclude: [], tags: ['plugin:command'], stdin: { command, filename, env: dumpEnv({ DUMP_MARK: 'own-var' }) } });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rma-stdin-'));
-    repo = { url: join(dir, 'repo'), password: { kind: 'value', value: PASSWORD }, env: {} };
+    // A backend secret in the repository's env: restic needs it, the dump must not see it.
+    repo = { url: join(dir, 'repo'), password: { kind: 'value', value: PASSWORD }, env: { AWS_SECRET_ACCESS_KEY: 'aws-secret-4711' } };
     restic = new Restic({ binary: bin, version: await detectResticVersion(bin), repo, host: 'stdin-host', cacheDir: join(dir, 'cache'), retryLockMs: 0 });
     expect((await restic.init()).outcome).toBe('success');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a dump that succeeds is one snapshot of /<filename>, byte for byte, and never sees the repository password', async () => {
+  it("a dump that succeeds is one snapshot of /<filename>, byte for byte, and sees its own environment, never the repository's", async () => {
     // 8 MiB of output plus the environment the dump command ran with.
     const r = await backup(['sh', '-c', 'head -c 8388608 /dev/zero | tr "\\0" x; echo; env']);
     expect(r.outcome, r.message).toBe('success');
@@ -39,7 +41,9 @@ describe.each(resticBins().map((b) => [b.label, b.path] as const))('backup from 
     const content = bare('dump', snap!.id, '/dump.ldif');
     expect(content.startsWith('x'.repeat(8 * 1024 * 1024) + '\n')).toBe(true);
     expect(content).not.toContain(PASSWORD);
-    expect(content).not.toMatch(/^RESTIC_PASSWORD=/m);
+    expect(content).not.toMatch(/^RESTIC_/m);
+    expect(content).not.toContain('aws-secret-4711');
+    expect(content).toMatch(/^DUMP_MARK=own-var$/m);
   });
 
   it('a dump that fails half-way leaves no snapshot and a failed run that says why', async () => {

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfigText, type ConfigValidation } from '../../../src/main/core/config/load.js';
 import type { AgentConfig } from '../../../src/main/core/config/types.js';
+import { sourcePlugin } from '../../../src/main/core/plugins/registry.js';
+import type { PluginContext } from '../../../src/main/core/plugins/types.js';
 
 const ctx = { hostname: 'db1', homedir: '/root', dataDir: '/var/lib/restic-agent' };
 const REPO = 'repository: { url: /srv/repo, password_file: /etc/restic/pass }\n';
+
+const context: PluginContext = { workDir: '/nonexistent', signal: new AbortController().signal, secret: () => Promise.reject(new Error('no secrets here')) };
 
 function check(text: string): ConfigValidation {
   return validateConfigText(REPO + text, 'test.yaml', ctx);
@@ -20,7 +24,7 @@ function errors(text: string): string[] {
 }
 
 describe('plugin sources in the config', () => {
-  it('the list form becomes sources with an id, tags for retention and restore, and the stream to back up', () => {
+  it('the list form becomes sources with an id, tags for retention and restore, and the stream to back up', async () => {
     const c = ok(`
 backup: { sources: [ { path: /etc, policy: daily } ] }
 plugins:
@@ -34,9 +38,11 @@ plugins:
       policy: 'daily',
       repository: 'default',
       tags: ['plugin:command', 'source:ldap'],
-      plugin: { kind: 'command', name: 'ldap', runs: [{ stdin: { command: ['slapcat', '-n', '1'], filename: 'ldap.ldif' }, tags: [] }] },
+      plugin: { kind: 'command', name: 'ldap', instance: { command: ['slapcat', '-n', '1'], stdin_filename: 'ldap.ldif' } },
     });
-    expect(c.sources[2]).toMatchObject({ tags: ['k8s', 'plugin:command', 'source:etcd'], plugin: { runs: [{ stdin: { filename: 'etcd.out' } }] } });
+    expect(c.sources[2]).toMatchObject({ tags: ['k8s', 'plugin:command', 'source:etcd'] });
+    const etcd = c.sources[2]!.plugin!;
+    expect(await sourcePlugin(etcd.kind).streams(etcd.instance, context)).toEqual([{ command: ['/usr/local/bin/etcd-dump'], filename: 'etcd.out', tags: [] }]);
   });
 
   it('the single form needs no name, and enabled: false leaves the source out', () => {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { RunRecord } from '../../../shared/model/run.js';
 import type { AgentCore, OneShot } from '../../core/index.js';
@@ -13,7 +14,7 @@ export function registerOneShots(program: Command, cli: CliContext): void {
   program
     .command('backup')
     .description('back up now (all sources, or one) and apply retention')
-    .option('-s, --source <path>', 'only this source path')
+    .option('-s, --source <source>', 'only this source: a path, or a plugin source (postgres:shop-db, or shop-db)')
     .action(cli.act(async (o: { source?: string }) => run({ kind: 'backup', source: o.source ?? null })));
   program
     .command('check')
@@ -31,6 +32,27 @@ export function registerOneShots(program: Command, cli: CliContext): void {
     .addOption(repoOption())
     .option('--prune', 'also prune unreferenced data')
     .action(cli.act(async (o: { repository?: string; prune?: boolean }) => run({ kind: 'forget', repository: o.repository ?? null, prune: o.prune ?? false })));
+  program
+    .command('restore')
+    .description("restore a plugin source's dump: into a new database, a new Docker volume, or a file")
+    .argument('<source>', 'the plugin source (postgres:shop-db, or shop-db)')
+    .option('--snapshot <id>', 'this snapshot (default: the newest of this host)')
+    .option('--db <name>', 'which database, when the source dumps several')
+    .option('--to-database <name>', 'a new database to restore into (postgres, mysql)')
+    .option('--to-volume <name>', 'a new Docker volume to restore into')
+    .option('--to <file>', 'write the raw dump to this new file')
+    .action(
+      cli.act(async (source: string, o: { snapshot?: string; db?: string; toDatabase?: string; toVolume?: string; to?: string }) => {
+        const targets = [
+          ...(o.toDatabase ? [{ kind: 'database', name: o.toDatabase } as const] : []),
+          ...(o.toVolume ? [{ kind: 'volume', name: o.toVolume } as const] : []),
+          ...(o.to ? [{ kind: 'file', path: resolve(o.to) } as const] : []),
+        ];
+        const [target] = targets;
+        if (!target || targets.length > 1) throw new Error('restore: give exactly one of --to-database NAME, --to-volume NAME, --to FILE');
+        return run({ kind: 'restore', source, snapshotId: o.snapshot ?? null, db: o.db ?? null, target });
+      }),
+    );
   for (const [kind, description] of [
     ['prune', 'remove unreferenced data from the repository'],
     ['init', 'initialise the configured repository (or one of them)'],

@@ -161,6 +161,7 @@ export class Agent implements AgentCore {
       config: this.config,
       repos: this.#repos,
       history: this.#history,
+      secrets: this.secrets,
       queue: this.#queue,
       running: this.#running,
       logs: this.logs,

@@ -2,6 +2,7 @@ import type { AgentApi, AgentEvents } from '../../../shared/agent-api.js';
 import type { LogEntry } from '../../../shared/model/log.js';
 import type { RunRecord } from '../../../shared/model/run.js';
 import type { EnrollRequest } from './enroll.js';
+import type { PluginRestore } from './plugin-restore.js';
 import type { LogHub } from '../log/logger.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { PlatformProbes } from '../conditions/probes.js';
@@ -62,4 +63,5 @@ export type OneShot =
   | { readonly kind: 'forget'; readonly repository: string | null; readonly prune: boolean }
   | { readonly kind: 'prune'; readonly repository: string | null }
   | { readonly kind: 'init'; readonly repository: string | null }
-  | { readonly kind: 'unlock'; readonly repository: string | null };
+  | { readonly kind: 'unlock'; readonly repository: string | null }
+  | ({ readonly kind: 'restore'; readonly source: string } & PluginRestore);

@@ -1,3 +1,4 @@
+import { clearPluginWork } from '../plugins/context.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentCore, AgentCoreOptions } from './contract.js';
@@ -58,6 +59,8 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   if (schedule && !lock.primary) {
     throw new Error(`another restic-agent (pid ${lock.ownerPid}) is already running with ${config.agent.dataDir}: stop it first`);
   }
+  // Credential files (a PGPASSFILE) of plugin runs a crash interrupted; only the primary instance owns them.
+  if (lock.primary) await clearPluginWork(config.agent.dataDir);
   let state: ReturnType<typeof openStateDbRecovering>;
   try {
     // Only the owner of the data dir may move a damaged database aside: the file may be a running daemon's.

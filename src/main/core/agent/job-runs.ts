@@ -3,6 +3,7 @@ import type { SourceConfig } from '../config/types.js';
 import type { Job } from '../scheduler/events.js';
 import { inSlot, trackRun, type TrackedRun, type TrackerDeps } from './run-tracker.js';
 import type { BackupResult } from '../restic/restic.js';
+import { backupPluginSource } from './plugin-backup.js';
 import { forgetSource } from './retention.js';
 import { jobRecord } from './status.js';
 
@@ -25,10 +26,6 @@ export async function backupSource(
 ): Promise<BackupWithRetention> {
   const policy = deps.config.policies[source.policy];
   const throttle = policy?.throttle;
-  // A plugin source streams its runs into restic (one today per source; several, e.g. one per database, to come).
-  const streams = source.plugin?.runs ?? [null];
-  if (streams.length !== 1) throw new Error(`${source.path}: a source with ${streams.length} streams is not supported yet`);
-  const stream = streams[0] ?? null;
   const run = await trackRun(
     deps,
     {
@@ -41,19 +38,17 @@ export async function backupSource(
       taskId: null,
       lowPriority: throttle?.lowPriority,
     },
-    (restic, ctl) =>
-      restic.backup(
-        {
-          paths: source.plugin ? [] : [source.path],
-          exclude: [...source.exclude],
-          tags: [...snapshotTags(deps.config.agent.id, source.policy, source.tags), ...(stream?.tags ?? [])],
-          stdin: stream?.stdin,
-          limitUploadKiBs: throttle?.limitUploadKiBs || undefined,
-          limitDownloadKiBs: throttle?.limitDownloadKiBs || undefined,
-          readConcurrency: throttle?.readConcurrency || undefined,
-        },
-        ctl,
-      ),
+    (restic, ctl) => {
+      const common = {
+        tags: snapshotTags(deps.config.agent.id, source.policy, source.tags),
+        limitUploadKiBs: throttle?.limitUploadKiBs || undefined,
+        limitDownloadKiBs: throttle?.limitDownloadKiBs || undefined,
+        readConcurrency: throttle?.readConcurrency || undefined,
+      };
+      return source.plugin
+        ? backupPluginSource({ source, dataDir: deps.config.agent.dataDir, secrets: deps.secrets }, restic, ctl, common)
+        : restic.backup({ ...common, paths: [source.path], exclude: [...source.exclude] }, ctl);
+    },
     { signal: opts.signal },
   );
   const ok = succeeded(run.record.outcome);

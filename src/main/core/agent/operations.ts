@@ -10,6 +10,8 @@ import { writeConfigFile } from '../config/write.js';
 import { registerSecret } from '../log/redact.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { AgentStateStore } from '../state/agent-state.js';
+import { findSource } from '../plugins/source-id.js';
+import { restorePluginSource } from './plugin-restore.js';
 import { applyRetentionRecords } from './retention.js';
 import type { RepositoryRegistry } from './repositories.js';
 import type { BackupWithRetention } from './job-runs.js';
@@ -22,10 +24,10 @@ export async function oneShot(
   deps: TrackerDeps,
   backup: (source: SourceConfig, signal?: AbortSignal) => Promise<BackupWithRetention>,
 ): Promise<RunRecord[]> {
+  if (op.kind === 'restore') return [await restorePluginSource(deps, findSource(config.sources, op.source), op)];
   if (op.kind === 'backup') {
-    const sources = config.sources.filter((s) => op.source === null || s.path === op.source);
-    if (sources.length === 0)
-      throw new Error(op.source ? `Unknown source "${op.source}" (configured: ${config.sources.map((s) => s.path).join(', ')})` : 'No sources configured');
+    const sources = op.source === null ? config.sources : [findSource(config.sources, op.source)];
+    if (sources.length === 0) throw new Error('No sources configured');
     const done = await Promise.all(sources.map((s) => backup(s)));
     return done.flatMap((r) => (r.retention ? [r.backup.record, r.retention] : [r.backup.record]));
   }

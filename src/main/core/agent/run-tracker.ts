@@ -5,6 +5,7 @@ import type { AgentConfig, RepoAccess } from '../config/types.js';
 import type { LogHub } from '../log/logger.js';
 import type { BackupResult, Restic, ResticEvent, ResticResult, RunControl } from '../restic/restic.js';
 import { QueueCancelledError, type RepoQueue } from '../scheduler/repo-queue.js';
+import type { SecretStore } from '../secrets/secret-store.js';
 import type { RunHistory, RunStart } from '../state/run-history.js';
 import type { RepositoryRegistry } from './repositories.js';
 import type { RunningRuns } from './running.js';
@@ -31,6 +32,8 @@ export interface TrackerDeps {
   readonly config: AgentConfig;
   readonly repos: RepositoryRegistry;
   readonly history: RunHistory;
+  /** Plugin sources read their database passwords from it. */
+  readonly secrets: SecretStore;
   /** The per-repository queue; `inSlot` when the caller already holds the repository (scheduled jobs). */
   readonly queue: Pick<RepoQueue, 'run'>;
   readonly running: RunningRuns;

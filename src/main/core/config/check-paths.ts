@@ -1,9 +1,10 @@
-import { onPath } from '../restic/runner.js';
 /**
  * File-system checks of a valid configuration, for `config validate` and for start-up: a source that does not
  * exist or a password file that cannot be read would otherwise only show up as a failed backup hours later.
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import { sourcePlugin } from '../plugins/registry.js';
+import { onPath } from '../restic/runner.js';
 import type { ConfigIssue } from './errors.js';
 import type { AgentConfig } from './types.js';
 
@@ -22,7 +23,7 @@ export function checkPaths(config: AgentConfig): PathCheck {
   config.sources.forEach((s, i) => {
     if (s.plugin) {
       // A plugin source's preflight: its dump tools must be there (the agent runs them without a shell).
-      for (const tool of new Set(s.plugin.runs.map((r) => r.stdin.command[0] ?? ''))) {
+      for (const tool of new Set(sourcePlugin(s.plugin.kind).tools(s.plugin.instance))) {
         if (!onPath(tool))
           errors.push({ path: `plugins.${s.plugin.kind}`, message: `${s.path}: "${tool}" was not found on PATH: install it or give its absolute path` });
       }

@@ -14,7 +14,7 @@ import {
 import { ConfigError, type ConfigIssue } from './errors.js';
 import type { RawConfig, RawPolicy, RawRepository, RawSchedule } from './schema.js';
 import { didYouMean } from './suggest.js';
-import { type PluginKind, sourcePlugin } from '../plugins/registry.js';
+import type { PluginKind } from '../plugins/registry.js';
 import { pluginSourceId } from '../plugins/source-id.js';
 import type { PluginInstanceBase } from '../plugins/types.js';
 import { formatDuration } from './units.js';
@@ -227,7 +227,7 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
       repository: instance.repository ?? implicit ?? DEFAULT_REPOSITORY,
       exclude: [],
       tags: [...(instance.tags ?? []), `plugin:${kind}`, `source:${name}`],
-      plugin: { kind, name, runs: sourcePlugin(kind).runs(instance) },
+      plugin: { kind, name, instance },
     });
   }
   const policies: Record<string, PolicyConfig> = { ...BUILTIN_POLICIES };

@@ -1,5 +1,8 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { name, tags, text } from '../config/schema-parts.js';
+import type { PluginContext } from './types.js';
 
 /** The fields every plugin instance accepts; a plugin's schema is `strict({ ...baseFields, …its own })`. */
 export const baseFields = {
@@ -9,3 +12,43 @@ export const baseFields = {
   repository: text.optional(),
   tags: tags.optional(),
 };
+
+/** A database server's password: from a file (`password_file`), or from the SecretStore (`password_keyring`). */
+export const passwordFields = {
+  password_file: text.optional(),
+  password_keyring: z.string().regex(/^\S+$/, 'expected a SecretStore account name without spaces').optional(),
+};
+
+/** The schema refinement for `passwordFields`: at most one of them. */
+export function oneSecret(c: { password_file?: string; password_keyring?: string }, ctx: z.core.$RefinementCtx): void {
+  if (c.password_file !== undefined && c.password_keyring !== undefined) {
+    ctx.issues.push({ code: 'custom', message: 'give only one of password_file, password_keyring', input: c, path: ['password_keyring'] });
+  }
+}
+
+/** The instance's password, or null when it uses none (peer or trust authentication). */
+export async function instancePassword(c: { password_file?: string; password_keyring?: string }, ctx: PluginContext): Promise<string | null> {
+  if (c.password_file !== undefined) return ctx.secret({ file: c.password_file });
+  if (c.password_keyring !== undefined) return ctx.secret({ keyring: c.password_keyring });
+  return null;
+}
+
+/** `databases: all` or a list of names. */
+export const databaseList = z.union([z.literal('all'), z.array(text).min(1, 'list at least one database, or write databases: all')]);
+
+/** A database name as a file name and a tag: percent-encoded, so `/`, `,` and spaces cannot escape either. */
+export function dbToken(db: string): string {
+  return encodeURIComponent(db);
+}
+
+/** The snapshot tag of one database's stream. */
+export function dbTag(db: string): string {
+  return `db:${dbToken(db)}`;
+}
+
+/** Writes a credential file only the agent can read (0600, in the run's private directory). */
+export async function writePrivateFile(ctx: PluginContext, name: string, content: string): Promise<string> {
+  const path = join(ctx.workDir, name);
+  await writeFile(path, content, { mode: 0o600, flag: 'wx' });
+  return path;
+}

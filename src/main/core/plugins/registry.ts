@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { strict } from '../config/schema-parts.js';
 import { commandPlugin } from './command/index.js';
+import { postgresPlugin } from './postgres/index.js';
 import type { PluginInstanceBase, SourcePlugin } from './types.js';
 
 /** Every source plugin, by the key it has under `plugins:` in the config. The one place plugins are registered. */
 export const SOURCE_PLUGINS = {
   command: commandPlugin,
+  postgres: postgresPlugin,
 } as const;
 
 export type PluginKind = keyof typeof SOURCE_PLUGINS;
@@ -17,9 +19,10 @@ function instances<C extends PluginInstanceBase>(schema: z.ZodType<C>) {
 
 export const pluginsSchema = strict({
   command: instances(commandPlugin.schema).optional(),
+  postgres: instances(postgresPlugin.schema).optional(),
 });
 
 /** The plugin of `kind` (a config key that passed the schema). */
-export function sourcePlugin(kind: PluginKind): SourcePlugin {
-  return SOURCE_PLUGINS[kind] as unknown as SourcePlugin;
+export function sourcePlugin(kind: string): SourcePlugin {
+  return SOURCE_PLUGINS[kind as PluginKind] as unknown as SourcePlugin;
 }

@@ -18,3 +18,15 @@ export function ownsSnapshot(source: SourceConfig, snap: { readonly paths: Reado
   const f = snapshotFilter(source);
   return f.tags ? f.tags.every((t) => snap.tags?.includes(t)) : snap.paths.includes(source.path);
 }
+
+/** The source `ref` names: its id (a path, `postgres:shop-db`) or a plugin source's bare name (`shop-db`) when unique. */
+export function findSource(sources: ReadonlyArray<SourceConfig>, ref: string): SourceConfig {
+  const byId = sources.find((s) => s.path === ref);
+  if (byId) return byId;
+  const byName = sources.filter((s) => s.plugin?.name === ref);
+  if (byName.length === 1 && byName[0]) return byName[0];
+  const known = sources.map((s) => s.path).join(', ') || 'none';
+  throw new Error(
+    byName.length > 1 ? `"${ref}" names ${byName.map((s) => s.path).join(' and ')}: give the full id` : `Unknown source "${ref}" (configured: ${known})`,
+  );
+}

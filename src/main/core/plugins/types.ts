@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import type { StdinSource } from '../restic/args.js';
 
 /** What every plugin instance has, whatever its kind (`plugins.<kind>: [ { name, policy, … } ]`). */
 export interface PluginInstanceBase {
@@ -10,15 +9,37 @@ export interface PluginInstanceBase {
   readonly tags?: ReadonlyArray<string>;
 }
 
-/** One restic run of a plugin source's backup: a stream stored as `/<filename>` (one per database, say). */
-export interface PluginRun {
-  readonly stdin: StdinSource;
-  /** Extra snapshot tags of this run (`db:<name>`), besides `plugin:<kind>` and `source:<name>`. */
+/** A command the agent runs for a plugin: argv (no shell) and its own variables (paths only, never secrets). */
+export interface PluginCommand {
+  readonly command: ReadonlyArray<string>;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** One restic run of a plugin source's backup: a command's output stored as `/<filename>` (one per database). */
+export interface PluginStream extends PluginCommand {
+  readonly filename: string;
+  /** Extra snapshot tags of this stream (`db:<name>`), besides `plugin:<kind>` and `source:<name>`. */
   readonly tags: ReadonlyArray<string>;
 }
 
+/** What a plugin may ask of the agent while it prepares a run. */
+export interface PluginContext {
+  /** A private directory (0700) for this run's credential files; removed when the run ends. */
+  readonly workDir: string;
+  /** The password of the instance: `password_file`'s content or `password_keyring`'s SecretStore entry (redacted in logs). */
+  readonly secret: (ref: SecretRef) => Promise<string>;
+  readonly signal: AbortSignal;
+}
+
+/** Where an instance's password comes from. */
+export type SecretRef = { readonly file: string } | { readonly keyring: string };
+
+/** Where a restore writes a plugin source's dump. */
+export type RestoreTarget =
+  { readonly kind: 'file'; readonly path: string } | { readonly kind: 'database'; readonly name: string } | { readonly kind: 'volume'; readonly name: string };
+
 /**
- * A kind of backup source beyond paths. A plugin only turns its config into restic runs: the scheduler, the
+ * A kind of backup source beyond paths. A plugin only turns its config into commands: the scheduler, the
  * executor, retention, history and the shells treat its sources like any other. Adding one = one folder under
  * `plugins/` and one line in `registry.ts`.
  */
@@ -26,13 +47,26 @@ export interface SourcePlugin<C extends PluginInstanceBase = PluginInstanceBase>
   readonly kind: string;
   /** One instance as written in the config (strict; the base fields included). */
   readonly schema: z.ZodType<C>;
-  /** The runs one backup of `instance` makes. */
-  runs(instance: C): ReadonlyArray<PluginRun>;
+  /** The programs a backup runs, checked at start (`pg_dump`, `mysqldump`). */
+  tools(instance: C): ReadonlyArray<string>;
+  /** The streams one backup of `instance` makes, in order (may ask the server, e.g. for its databases). */
+  streams(instance: C, ctx: PluginContext): Promise<ReadonlyArray<PluginStream>>;
+  /**
+   * How to restore one stream (`stream.tags` tell which database) into `target`: commands run in order, the last
+   * one reads the dump on stdin (e.g. `createdb NAME`, then `pg_restore -d NAME`). A `file` target is the agent's.
+   */
+  restore?(
+    instance: C,
+    ctx: PluginContext,
+    target: Exclude<RestoreTarget, { kind: 'file' }>,
+    stream: { readonly tags: ReadonlyArray<string> },
+  ): Promise<ReadonlyArray<PluginCommand>>;
 }
 
 /** A configured plugin source, as `SourceConfig.plugin` carries it. */
 export interface PluginSource {
   readonly kind: string;
   readonly name: string;
-  readonly runs: ReadonlyArray<PluginRun>;
+  /** The instance as validated by the plugin's schema. */
+  readonly instance: PluginInstanceBase;
 }

@@ -1,4 +1,3 @@
-import { REPOSITORY_VARS } from './env.js';
 import type { Retention } from '../config/types.js';
 import { capabilities, type ResticVersion } from './version.js';
 
@@ -63,6 +62,11 @@ export function backupArgs(
 export interface StdinSource {
   readonly command: readonly string[];
   readonly filename: string;
+  /**
+   * The command's whole environment (see `dumpEnv`): never restic's, so neither the repository password nor the
+   * backend's keys reach it. It may appear in argv (`env -i K=V …`), so it holds paths, never secrets.
+   */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /**
@@ -74,16 +78,15 @@ function stdinBackupArgs(v: ResticVersion, o: { tags: readonly string[]; host: s
   const a = ['backup', '--host', o.host, '--stdin-filename', o.stdin.filename];
   for (const t of o.tags) a.push('--tag', t);
   if (o.dryRun) a.push('--dry-run');
-  if (capabilities(v).stdinFromCommand) a.push('--stdin-from-command', '--', ...withoutRepositoryEnv(o.stdin.command));
+  if (capabilities(v).stdinFromCommand) a.push('--stdin-from-command', '--', ...withOwnEnv(o.stdin));
   else a.push('--stdin');
   return a;
 }
 
-/** restic hands its whole environment to a `--stdin-from-command` child: `env -u` keeps the repository's secrets out. */
-function withoutRepositoryEnv(command: readonly string[]): string[] {
-  if (process.platform === 'win32') return [...command];
-  const unset = REPOSITORY_VARS.flatMap((k) => ['-u', k]);
-  return ['env', ...unset, ...command];
+/** restic hands its whole environment to a `--stdin-from-command` child: `env -i` replaces it with the dump's own. */
+function withOwnEnv(s: StdinSource): string[] {
+  if (process.platform === 'win32') return [...s.command];
+  return ['env', '-i', ...Object.entries(s.env).map(([k, v]) => `${k}=${v}`), ...s.command];
 }
 
 /** Snapshot filter flags shared by `snapshots` and `forget` (long flags: `-H` means keep-hourly in forget). */
@@ -139,6 +142,13 @@ export function checkArgs(o: { readDataSubset: string | null }): string[] {
 }
 
 /** `restore` argv. */
+/** `dump <snapshot> <path>`: one file of a snapshot on stdout. */
+export function dumpArgs(o: { snapshotId: string; path: string }): string[] {
+  if (!/^[0-9a-f]{8,64}$/.test(o.snapshotId)) throw new Error(`dump: snapshotId must be hex (8–64 chars), got "${o.snapshotId}"`);
+  if (!o.path.startsWith('/')) throw new Error(`dump: the path must be absolute inside the snapshot, got "${o.path}"`);
+  return ['dump', o.snapshotId, o.path];
+}
+
 export function restoreArgs(o: { snapshotId: string; include: string | null; target: string }): string[] {
   if (!/^[0-9a-f]{8,64}$|^latest$/.test(o.snapshotId)) throw new Error(`restore: snapshotId must be hex (8–64 chars) or "latest", got "${o.snapshotId}"`);
   if (!o.target) throw new Error('restore: target is empty — give a directory to restore into');

@@ -17,13 +17,7 @@ const KEEP = ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT', 'USERPROFILE', 'LOCALAPPDA
  * password variable, the cache dir, `RESTIC_PROGRESS_FPS=1`, and the repository's backend variables.
  */
 export function buildEnv(input: EnvInput): Record<string, string> {
-  const base = input.base ?? process.env;
-  const env: Record<string, string> = {};
-  for (const k of KEEP) {
-    const v = base[k];
-    if (v !== undefined) env[k] = v;
-  }
-  env.LANG = 'C.UTF-8';
+  const env = basics(input.base ?? process.env);
   // Backend variables first, so the repository and password below always win over them.
   for (const [k, v] of Object.entries(input.repo.env)) {
     if (/^RESTIC_(PASSWORD|PASSWORD_FILE|PASSWORD_COMMAND|REPOSITORY|REPOSITORY_FILE|CACHE_DIR|PROGRESS_FPS)$/.test(k)) {
@@ -47,5 +41,21 @@ export function buildEnv(input: EnvInput): Record<string, string> {
   return env;
 }
 
-/** The variables that name or unlock the repository: a dump command run for a backup must never see them. */
-export const REPOSITORY_VARS = ['RESTIC_REPOSITORY', 'RESTIC_REPOSITORY_FILE', 'RESTIC_PASSWORD', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND'] as const;
+/**
+ * The whole environment of a dump command the agent starts (`pg_dump`, `slapcat`): the agent's basics, and the
+ * plugin's own variables (`PGPASSFILE`). Built from scratch like restic's, so no repository secret reaches it.
+ */
+export function dumpEnv(own: Readonly<Record<string, string>> = {}, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return { ...basics(base), ...own };
+}
+
+/** PATH, HOME, TMPDIR (and Windows basics) from `base`, and a UTF-8 locale. */
+function basics(base: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of KEEP) {
+    const v = base[k];
+    if (v !== undefined) env[k] = v;
+  }
+  env.LANG = 'C.UTF-8';
+  return env;
+}

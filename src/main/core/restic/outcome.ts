@@ -1,7 +1,7 @@
 import type { RunOutcome } from '../../../shared/model/run.js';
 
 /** Why the agent stopped restic itself (null = it ended on its own). */
-export type StopReason = 'cancel' | 'timeout' | 'stall' | 'producer' | null;
+export type StopReason = 'cancel' | 'timeout' | 'stall' | 'producer' | 'consumer' | null;
 
 /** Everything the classifier looks at after a run ended. */
 export interface ExitInfo {
@@ -16,6 +16,8 @@ export interface ExitInfo {
   readonly spawnError?: string | null;
   /** The command feeding restic's stdin failed (`exit 2`, `killed by SIGKILL`, `not found`). */
   readonly producerError?: string | null;
+  /** The command (or file) restic's stdout went to failed (`pg_restore` exited 2, a disk full). */
+  readonly consumerError?: string | null;
 }
 
 /** A classified result with a one-line human message. */
@@ -69,7 +71,11 @@ export function classify(info: ExitInfo): Classified {
   if (info.spawnError) return { outcome: 'config-error', message: `Could not start restic: ${info.spawnError}` };
   // Whatever restic did with a stream whose producer failed, it is not a good snapshot.
   if (info.producerError) return { outcome: 'failed', message: `The dump command failed (${info.producerError}); restic was stopped (${tag})` };
-  const dumpFailed = /command failed: (?:exit status \d+|signal: \w+)/.exec(text);
+  // A restore command that failed while restic was fine: restic was stopped or its output was not taken.
+  if (info.consumerError && (stopReason === 'consumer' || code === 0))
+    return { outcome: 'failed', message: `The restore command failed (${info.consumerError}) (${tag})` };
+  // Only when we did not stop restic ourselves: a cancel also ends the dump command ("signal: killed").
+  const dumpFailed = stopReason ? null : /command failed: (?:exit status \d+|signal: \w+)/.exec(text);
   if (dumpFailed) return { outcome: 'failed', message: `The dump command failed (${dumpFailed[0]}); restic saved no snapshot (${tag})` };
 
   // A run we stopped ourselves counts as stopped, unless it still finished with a result.

@@ -3,9 +3,9 @@ import type { LogLevel } from '../../../shared/model/log.js';
 import type { RepoAccess, Retention } from '../config/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { redact } from '../log/redact.js';
-import { backupArgs, checkArgs, filterArgs, forgetArgs, globalArgs, pruneArgs, restoreArgs, type StdinSource } from './args.js';
+import { backupArgs, checkArgs, dumpArgs, filterArgs, forgetArgs, globalArgs, pruneArgs, restoreArgs, type StdinSource } from './args.js';
 import type { BackupSummary, JsonEvent } from './backup-parser.js';
-import { buildEnv, REPOSITORY_VARS } from './env.js';
+import { buildEnv } from './env.js';
 import { classify, type Classified } from './outcome.js';
 import { runProcess, type RawRun, type RunSpec } from './runner.js';
 import { sleep } from '../time/timers.js';
@@ -73,6 +73,7 @@ interface ExecOpts {
   /** Skip `restic unlock` after an agent-initiated stop (used by unlock itself). */
   readonly noUnlockAfterStop?: boolean;
   readonly stdinFrom?: RunSpec['stdinFrom'];
+  readonly stdoutTo?: RunSpec['stdoutTo'];
 }
 
 interface Exec {
@@ -127,7 +128,7 @@ export class Restic {
     let errorCount = 0;
     const args = backupArgs(this.opts.version, { ...o, host: this.opts.host });
     // Older restic reads the stream from us: the runner feeds its stdin from the command, ending it only on success.
-    const stdinFrom = o.stdin && !this.caps.stdinFromCommand ? { command: o.stdin.command, env: withoutRepositoryVars(this.#env) } : undefined;
+    const stdinFrom = o.stdin && !this.caps.stdinFromCommand ? { command: o.stdin.command, env: o.stdin.env } : undefined;
     const ex = await this.#exec(args, ctl, {
       waitForLock: true,
       stdinFrom,
@@ -150,6 +151,19 @@ export class Restic {
     let snapshotId = s && !s.dryRun ? s.snapshotId : null;
     if (snapshotId && !/^[0-9a-f]{64}$/.test(snapshotId)) snapshotId = await this.#resolveId(snapshotId);
     let message = ex.result.message;
+    // restic ≥ 0.17 may report a dump command that failed before writing anything only as an item error, then
+    // exit 130 as if interrupted: a failed dump, not a cancel, unless we stopped it.
+    const dumpError = o.stdin && !snapshotId && !ex.raw.stopReason ? fileErrors.find((e) => /command failed: /.test(e.message)) : undefined;
+    if (dumpError) {
+      return {
+        ...ex.result,
+        outcome: 'failed',
+        message: `The dump command failed (${dumpError.message.replace(/^.*Fatal: /, '')}); restic saved no snapshot (restic exit ${String(ex.raw.code)})`,
+        snapshotId,
+        stats: null,
+        fileErrors,
+      };
+    }
     if (ex.result.outcome === 'partial') {
       message =
         errorCount > 0
@@ -225,6 +239,12 @@ export class Restic {
           ctl.onEvent?.({ type: 'file-error', error: { ...ev.error, item: redact(ev.error.item), message: redact(ev.error.message) } });
       },
     });
+    return ex.result;
+  }
+
+  /** Streams one file of a snapshot (`restic dump`) into a command's stdin (`pg_restore`) or a new file. */
+  async dump(o: { snapshotId: string; path: string; to: NonNullable<RunSpec['stdoutTo']> }, ctl: RunControl = {}): Promise<ResticResult> {
+    const ex = await this.#exec(dumpArgs(o), ctl, { waitForLock: true, stdoutTo: o.to });
     return ex.result;
   }
 
@@ -311,6 +331,7 @@ export class Restic {
         env: this.#env,
         collectStdout: o.collectStdout,
         stdinFrom: o.stdinFrom,
+        stdoutTo: o.stdoutTo,
         lowPriority: ctl.lowPriority,
         signal: ctl.signal,
         timeoutMs: ctl.timeoutMs,
@@ -359,9 +380,4 @@ function warningLine(text: string): string {
   const lines = text.trim().split('\n');
   const skipped = lines.find((l) => /(does not exist|cannot be accessed), skipping$/.test(l));
   return (skipped ?? lines[lines.length - 1] ?? '').slice(0, 300);
-}
-
-/** restic's environment minus the repository's own variables: what a dump command started by us may see. */
-function withoutRepositoryVars(env: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !(REPOSITORY_VARS as ReadonlyArray<string>).includes(k)));
 }

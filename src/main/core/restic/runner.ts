@@ -1,6 +1,6 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { redact } from '../log/redact.js';
 import { setLongTimeout, type TimerHandle } from '../time/timers.js';
@@ -36,7 +36,18 @@ export interface RunSpec {
    * after the command exited 0; if it fails, restic is stopped with SIGINT instead, so a truncated stream never
    * becomes a snapshot. The data is piped with backpressure: memory stays flat whatever the size.
    */
-  readonly stdinFrom?: { readonly command: readonly string[]; readonly env: Readonly<Record<string, string>> };
+  readonly stdinFrom?: HelperCommand;
+  /**
+   * Where restic's stdout goes instead of being parsed (`restic dump`): a command's stdin (`pg_restore`), with
+   * backpressure, or a new file (0600). If the command fails, restic is stopped; the run ends once both did.
+   */
+  readonly stdoutTo?: HelperCommand | { readonly file: string };
+}
+
+/** A command run next to restic (no shell), with its whole environment. */
+export interface HelperCommand {
+  readonly command: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** What came out of the process, before classification. */
@@ -55,6 +66,8 @@ export interface RawRun {
   readonly durationMs: number;
   /** Why the `stdinFrom` command failed; null when it succeeded or there was none. */
   readonly producerError?: string | null;
+  /** Why the `stdoutTo` command (or file) failed; null when it succeeded or there was none. */
+  readonly consumerError?: string | null;
 }
 
 /**
@@ -179,8 +192,17 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
     const outSplit = new LineSplitter(onLine('stdout'), undefined, overflow('stdout'));
     const errSplit = new LineSplitter(onLine('stderr'), undefined, overflow('stderr'));
 
+    let consumerError: string | null = null;
+    const consumer = spec.stdoutTo ? drainStdout(spec.stdoutTo, child.stdout, (line) => spec.onText?.(`restore: ${redact(line)}`, 'stderr')) : null;
+    void consumer?.exited.then((failure) => {
+      if (failure === null) return;
+      consumerError = failure;
+      stop('consumer');
+    });
+
     child.stdout.on('data', (chunk: Buffer) => {
       armStall();
+      if (consumer) return;
       if (spec.collectStdout) {
         if (collected.length < MAX_COLLECT) collected += collectDecoder.write(chunk);
       } else outSplit.push(chunk);
@@ -203,7 +225,7 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
     if (spec.timeoutMs && spec.timeoutMs > 0) timers.push(setLongTimeout(() => stop('timeout'), spec.timeoutMs));
     armStall();
 
-    const finish = (code: number | null, signal: string | null) => {
+    const finish = async (code: number | null, signal: string | null) => {
       if (done) return;
       done = true;
       producer?.kill();
@@ -213,6 +235,11 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
       outSplit.end();
       if (spec.collectStdout) collected += collectDecoder.end();
       errSplit.end();
+      // restic's stdout has ended: the consumer reads the rest and exits (or is stopped, if restic failed).
+      if (consumer) {
+        if (code !== 0) consumer.kill();
+        consumerError ??= await consumer.exited;
+      }
       resolve({
         code,
         signal,
@@ -224,14 +251,15 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
         exitError: handler.exitError,
         durationMs: Date.now() - started,
         producerError,
+        consumerError,
       });
     };
     child.on('error', (e: NodeJS.ErrnoException) => {
       spawnError = spawnFailure(e, cmd ?? spec.binary);
       // When spawning failed there is no process and 'close' may not follow.
-      if (child.pid === undefined) finish(null, null);
+      if (child.pid === undefined) void finish(null, null);
     });
-    child.on('close', (code, signal) => finish(code, signal));
+    child.on('close', (code, signal) => void finish(code, signal));
   });
 }
 
@@ -239,11 +267,7 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
  * Spawns `source.command` and pipes its stdout into `stdin`, ending `stdin` only when the command exited 0.
  * `exited` resolves to null on success, else to why it failed.
  */
-function feedStdin(
-  source: NonNullable<RunSpec['stdinFrom']>,
-  stdin: Writable,
-  onStderr: (line: string) => void,
-): { exited: Promise<string | null>; kill: () => void } {
+function feedStdin(source: HelperCommand, stdin: Writable, onStderr: (line: string) => void): { exited: Promise<string | null>; kill: () => void } {
   const [bin, ...argv] = source.command;
   const p = spawn(bin ?? '', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...source.env }, windowsHide: true });
   // restic may exit early (wrong password, cancel): a broken pipe then is expected, not a crash.
@@ -259,6 +283,42 @@ function feedStdin(
         stdin.end();
         resolve(null);
       } else resolve(signal ? `killed by ${signal}` : `exit ${String(code)}`);
+    });
+  });
+  return { exited, kill: () => void (p.exitCode === null && p.signalCode === null && p.kill('SIGTERM')) };
+}
+
+/**
+ * Pipes restic's `stdout` into `target`: a command's stdin, or a new 0600 file. `exited` resolves to null once the
+ * command exited 0 (or the file is written), else to why it failed.
+ */
+function drainStdout(
+  target: NonNullable<RunSpec['stdoutTo']>,
+  stdout: Readable,
+  onOutput: (line: string) => void,
+): { exited: Promise<string | null>; kill: () => void } {
+  if ('file' in target) {
+    const out = createWriteStream(target.file, { mode: 0o600 });
+    stdout.pipe(out);
+    const exited = new Promise<string | null>((resolve) => {
+      out.on('error', (e) => resolve(`cannot write ${target.file}: ${e.message}`));
+      out.on('finish', () => resolve(null));
+    });
+    return { exited, kill: () => void 0 };
+  }
+  const [bin, ...argv] = target.command;
+  const p = spawn(bin ?? '', argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...target.env }, windowsHide: true });
+  // The consumer may exit early (it failed): restic's writes then hit a closed pipe, which is reported as its error.
+  p.stdin.on('error', () => {});
+  stdout.pipe(p.stdin);
+  const lines = new LineSplitter(onOutput);
+  p.stdout.on('data', (chunk: Buffer) => lines.push(chunk));
+  p.stderr.on('data', (chunk: Buffer) => lines.push(chunk));
+  const exited = new Promise<string | null>((resolve) => {
+    p.on('error', (e: NodeJS.ErrnoException) => resolve(spawnFailure(e, bin ?? '')));
+    p.on('close', (code, signal) => {
+      lines.end();
+      resolve(code === 0 ? null : signal ? `killed by ${signal}` : `exit ${String(code)}`);
     });
   });
   return { exited, kill: () => void (p.exitCode === null && p.signalCode === null && p.kill('SIGTERM')) };

@@ -18,5 +18,6 @@ const schema = strict({
 export const commandPlugin: SourcePlugin<z.output<typeof schema>> = {
   kind: 'command',
   schema,
-  runs: (c) => [{ stdin: { command: c.command, filename: c.stdin_filename ?? `${c.name ?? 'command'}.out` }, tags: [] }],
+  tools: (c) => [c.command[0] ?? ''],
+  streams: async (c) => [{ command: c.command, filename: c.stdin_filename ?? `${c.name ?? 'command'}.out`, tags: [] }],
 };

@@ -1,0 +1,100 @@
+import { succeeded, type BackupStats } from '../../../shared/model/run.js';
+import type { SourceConfig } from '../config/types.js';
+import { redact } from '../log/redact.js';
+import { withPluginContext } from '../plugins/context.js';
+import { sourcePlugin } from '../plugins/registry.js';
+import type { PluginStream } from '../plugins/types.js';
+import { dumpEnv } from '../restic/env.js';
+import type { BackupResult, Restic, RunControl } from '../restic/restic.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+
+/** What every stream's `restic backup` shares (tags, limits). */
+export type CommonBackup = Omit<Parameters<Restic['backup']>[0], 'paths' | 'exclude' | 'stdin'>;
+
+/**
+ * One backup of a plugin source: the plugin lists its streams (one per database, say), and each is streamed into
+ * its own snapshot. A failed dump does not stop the next database's; a repository problem or a cancel does.
+ * The result is the whole source's: success only when every stream succeeded.
+ */
+export async function backupPluginSource(
+  o: { readonly source: SourceConfig; readonly dataDir: string; readonly secrets: SecretStore },
+  restic: Restic,
+  ctl: RunControl,
+  common: CommonBackup,
+): Promise<BackupResult> {
+  const plugin = o.source.plugin;
+  if (!plugin) throw new Error(`${o.source.path} is not a plugin source`);
+  const started = Date.now();
+  const signal = ctl.signal ?? new AbortController().signal;
+  return withPluginContext({ dataDir: o.dataDir, secrets: o.secrets, signal }, async (ctx) => {
+    let streams: ReadonlyArray<PluginStream>;
+    try {
+      streams = await sourcePlugin(plugin.kind).streams(plugin.instance, ctx);
+    } catch (e) {
+      return notRun(`${o.source.path}: ${redact((e as Error).message)}`, Date.now() - started);
+    }
+    if (streams.length === 0) return notRun(`${o.source.path}: nothing to back up (no databases matched)`, Date.now() - started);
+    const done: Array<{ stream: PluginStream; result: BackupResult }> = [];
+    for (const stream of streams) {
+      const result = await restic.backup(
+        {
+          ...common,
+          tags: [...common.tags, ...stream.tags],
+          paths: [],
+          exclude: [],
+          stdin: { command: stream.command, filename: stream.filename, env: dumpEnv(stream.env) },
+        },
+        ctl,
+      );
+      done.push({ stream, result });
+      if (!succeeded(result.outcome) && result.outcome !== 'failed') break;
+    }
+    return combine(done, Date.now() - started);
+  });
+}
+
+/** A failure before restic ran (the server could not be asked for its databases, `createdb` failed). */
+export function notRun(message: string, durationMs = 0): BackupResult {
+  return { outcome: 'failed', exitCode: null, signal: null, message, durationMs, stderrTail: message, snapshotId: null, stats: null, fileErrors: [] };
+}
+
+/** The source's result from its streams': the first stream that did not succeed decides the outcome. */
+function combine(done: ReadonlyArray<{ stream: PluginStream; result: BackupResult }>, durationMs: number): BackupResult {
+  const only = done.length === 1 ? done[0] : undefined;
+  if (only) return only.result;
+  const bad = done.find((d) => !succeeded(d.result.outcome));
+  const last = [...done].reverse().find((d) => d.result.snapshotId);
+  const parts = done.map(({ stream, result }) =>
+    succeeded(result.outcome) ? `${stream.filename} ${result.snapshotId?.slice(0, 8) ?? 'ok'}` : `${stream.filename} ${result.outcome}: ${result.message}`,
+  );
+  return {
+    outcome: bad?.result.outcome ?? (done.some((d) => d.result.outcome === 'partial') ? 'partial' : 'success'),
+    exitCode: bad?.result.exitCode ?? 0,
+    signal: bad?.result.signal ?? null,
+    message: `${done.length} snapshots: ${parts.join('; ')}`,
+    durationMs,
+    stderrTail: bad?.result.stderrTail ?? '',
+    snapshotId: last?.result.snapshotId ?? null,
+    stats: sumStats(done.map((d) => d.result.stats)),
+    fileErrors: done.flatMap((d) => d.result.fileErrors),
+  };
+}
+
+function sumStats(all: ReadonlyArray<BackupStats | null>): BackupStats | null {
+  const present = all.filter((s): s is BackupStats => s !== null);
+  if (present.length === 0) return null;
+  const sum = (k: Exclude<keyof BackupStats, 'dataAddedPacked'>): number => present.reduce((n, s) => n + s[k], 0);
+  return {
+    filesNew: sum('filesNew'),
+    filesChanged: sum('filesChanged'),
+    filesUnmodified: sum('filesUnmodified'),
+    dirsNew: sum('dirsNew'),
+    dirsChanged: sum('dirsChanged'),
+    dirsUnmodified: sum('dirsUnmodified'),
+    dataAdded: sum('dataAdded'),
+    dataAddedPacked: present.every((s) => s.dataAddedPacked !== null) ? present.reduce((n, s) => n + (s.dataAddedPacked ?? 0), 0) : null,
+    totalFilesProcessed: sum('totalFilesProcessed'),
+    totalBytesProcessed: sum('totalBytesProcessed'),
+    totalDurationSeconds: sum('totalDurationSeconds'),
+  };
+}
