@@ -1,14 +1,18 @@
 // A `command` plugin source through the real agent core and real restic (0.14 and 0.19): "Back up now", history,
 // status, snapshot tags, retention scoped to the source, and a failing dump that leaves no snapshot.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentCore } from '../../../src/main/core/agent/contract.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { initRepo, randomSource, startCore, writeConfig } from '../scheduling/harness.js';
 
+const CLI = fileURLToPath(new URL('../../../bin/restic-agent.js', import.meta.url));
+const execFileP = promisify(execFile);
 let core: AgentCore | null = null;
 afterEach(async () => {
   await core?.stop();
@@ -58,6 +62,35 @@ describe.each(resticBins().map((b) => [b.label, b.path] as const))('command sour
     expect(status.sources.find((s) => s.path === 'command:ldap')?.lastRun?.outcome).toBe('failed');
     expect(readFileSync(join(dir, 'config.yaml'), 'utf8')).toContain('plugins:'); // the file is the user's, untouched
   }, 120_000);
+
+  it('the CLI backs up a plugin source by name and restores its output to a new file, never over one', async () => {
+    const dir = tempDir('rma-plugin-');
+    const repo = await initRepo(bin, dir, 'main');
+    writeConfig(dir, bin, [
+      `repository: { url: ${repo.url}, password_file: ${repo.passFile} }`,
+      'plugins: { command: [ { name: ldap, command: [echo, dn=x] } ] }',
+    ]);
+    const cli = (...a: string[]) =>
+      execFileP(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), ...a], {
+        env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data') },
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+      );
+    expect(await cli('backup', '--source', 'ldap')).toEqual({ code: 0, stderr: expect.any(String) });
+    const out = join(dir, 'ldap.out');
+    expect((await cli('restore', 'ldap', '--to', out)).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('dn=x\n');
+    expect(await cli('restore', 'ldap')).toEqual({
+      code: 2,
+      stderr: expect.stringMatching(/give exactly one of --to-database NAME, --to-volume NAME, --to FILE/),
+    });
+    expect(await cli('restore', 'ldap', '--to', out)).toEqual({ code: 1, stderr: expect.stringMatching(/exists: a restore never overwrites a file/) });
+    expect(await cli('restore', 'nope', '--to', join(dir, 'x'))).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/Unknown source "nope" \(configured: command:ldap\)/),
+    });
+  }, 60_000);
 
   it('a missing dump tool is a config error at start, naming the source and the fix', async () => {
     const dir = tempDir('rma-plugin-');

@@ -49,7 +49,8 @@ export function registerOneShots(program: Command, cli: CliContext): void {
           ...(o.to ? [{ kind: 'file', path: resolve(o.to) } as const] : []),
         ];
         const [target] = targets;
-        if (!target || targets.length > 1) throw new Error('restore: give exactly one of --to-database NAME, --to-volume NAME, --to FILE');
+        if (!target || targets.length > 1)
+          program.error('error: restore: give exactly one of --to-database NAME, --to-volume NAME, --to FILE', { exitCode: 2 });
         return run({ kind: 'restore', source, snapshotId: o.snapshot ?? null, db: o.db ?? null, target });
       }),
     );
