@@ -45,6 +45,21 @@ plugins:
     expect(await sourcePlugin(etcd.kind).streams(etcd.instance, context)).toEqual([{ command: ['/usr/local/bin/etcd-dump'], filename: 'etcd.out', tags: [] }]);
   });
 
+  it("the design's examples validate: mysql in the single form, postgres and mysql in the list form", () => {
+    expect(ok('plugins:\n  mysql: { enabled: true, host: localhost, user: backup, password_file: /etc/mysql/backup.pass }').sources.map((s) => s.path)).toEqual(
+      ['mysql:mysql'],
+    );
+    const c = ok(`plugins:
+  postgres:
+    - { name: shop-db, host: /run/postgresql, user: postgres, databases: [shop], policy: daily }
+  mysql:
+    - { name: blog-db, socket: /run/mysqld/mysqld.sock, user: backup, password_file: /etc/b.pass, databases: all, policy: daily }`);
+    expect(c.sources.map((s) => s.path)).toEqual(['postgres:shop-db', 'mysql:blog-db']);
+    expect(errors('plugins: { mysql: { password_file: /a, password_keyring: b } }')).toEqual([
+      expect.stringMatching(/^plugins\.mysql\.password_keyring: give only one of password_file, password_keyring/),
+    ]);
+  });
+
   it('the single form needs no name, and enabled: false leaves the source out', () => {
     expect(ok('plugins: { command: { command: [pg_dumpall] } }').sources.map((s) => s.path)).toEqual(['command:command']);
     expect(ok('plugins: { command: { enabled: false, command: [pg_dumpall] } }').sources).toEqual([]);

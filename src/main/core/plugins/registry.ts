@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { strict } from '../config/schema-parts.js';
 import { commandPlugin } from './command/index.js';
+import { mysqlPlugin } from './mysql/index.js';
 import { postgresPlugin } from './postgres/index.js';
 import type { PluginInstanceBase, SourcePlugin } from './types.js';
 
@@ -8,18 +9,29 @@ import type { PluginInstanceBase, SourcePlugin } from './types.js';
 export const SOURCE_PLUGINS = {
   command: commandPlugin,
   postgres: postgresPlugin,
+  mysql: mysqlPlugin,
 } as const;
 
 export type PluginKind = keyof typeof SOURCE_PLUGINS;
 
-/** `plugins.<kind>`: one instance (`{ enabled: true, … }`) or a list of named instances. */
+/**
+ * `plugins.<kind>`: one instance (`{ enabled: true, … }`) or a list of named instances. Not a `z.union`: a union
+ * reports "invalid input" for a bad instance, this passes on the instance's own errors (key path and fix).
+ */
 function instances<C extends PluginInstanceBase>(schema: z.ZodType<C>) {
-  return z.union([schema, z.array(schema)]);
+  const list = z.array(schema);
+  return z.unknown().transform((value, ctx): C | C[] => {
+    const r = Array.isArray(value) ? list.safeParse(value) : schema.safeParse(value);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.issues.push({ ...issue, input: value } as never);
+    return z.NEVER;
+  });
 }
 
 export const pluginsSchema = strict({
   command: instances(commandPlugin.schema).optional(),
   postgres: instances(postgresPlugin.schema).optional(),
+  mysql: instances(mysqlPlugin.schema).optional(),
 });
 
 /** The plugin of `kind` (a config key that passed the schema). */
