@@ -1,6 +1,6 @@
-import { clearPluginWork } from '../plugins/context.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { clearPluginWork } from '../plugins/context.js';
 import type { AgentCore, AgentCoreOptions } from './contract.js';
 import { createPlatformProbes } from '../conditions/platform.js';
 import { systemClock } from '../time/clock.js';

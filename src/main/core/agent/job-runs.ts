@@ -46,7 +46,7 @@ export async function backupSource(
         readConcurrency: throttle?.readConcurrency || undefined,
       };
       return source.plugin
-        ? backupPluginSource({ source, dataDir: deps.config.agent.dataDir, secrets: deps.secrets }, restic, ctl, common)
+        ? backupPluginSource(deps, source, restic, ctl, common)
         : restic.backup({ ...common, paths: [source.path], exclude: [...source.exclude] }, ctl);
     },
     { signal: opts.signal },

@@ -6,7 +6,7 @@ import { sourcePlugin } from '../plugins/registry.js';
 import type { PluginStream } from '../plugins/types.js';
 import { dumpEnv } from '../restic/env.js';
 import type { BackupResult, Restic, RunControl } from '../restic/restic.js';
-import type { SecretStore } from '../secrets/secret-store.js';
+import type { TrackerDeps } from './run-tracker.js';
 
 /** What every stream's `restic backup` shares (tags, limits). */
 export type CommonBackup = Omit<Parameters<Restic['backup']>[0], 'paths' | 'exclude' | 'stdin'>;
@@ -17,23 +17,23 @@ export type CommonBackup = Omit<Parameters<Restic['backup']>[0], 'paths' | 'excl
  * The result is the whole source's: success only when every stream succeeded.
  */
 export async function backupPluginSource(
-  o: { readonly source: SourceConfig; readonly dataDir: string; readonly secrets: SecretStore },
+  deps: Pick<TrackerDeps, 'config' | 'secrets'>,
+  source: SourceConfig,
   restic: Restic,
   ctl: RunControl,
   common: CommonBackup,
 ): Promise<BackupResult> {
-  const plugin = o.source.plugin;
-  if (!plugin) throw new Error(`${o.source.path} is not a plugin source`);
+  const plugin = source.plugin;
+  if (!plugin) throw new Error(`${source.path} is not a plugin source`);
   const started = Date.now();
-  const signal = ctl.signal ?? new AbortController().signal;
-  return withPluginContext({ dataDir: o.dataDir, secrets: o.secrets, signal }, async (ctx) => {
+  return withPluginContext({ dataDir: deps.config.agent.dataDir, secrets: deps.secrets, signal: ctl.signal }, async (ctx) => {
     let streams: ReadonlyArray<PluginStream>;
     try {
       streams = await sourcePlugin(plugin.kind).streams(plugin.instance, ctx);
     } catch (e) {
-      return notRun(`${o.source.path}: ${redact((e as Error).message)}`, Date.now() - started);
+      return notRun(`${source.path}: ${redact((e as Error).message)}`, Date.now() - started);
     }
-    if (streams.length === 0) return notRun(`${o.source.path}: nothing to back up (no databases matched)`, Date.now() - started);
+    if (streams.length === 0) return notRun(`${source.path}: nothing to back up (no databases matched)`, Date.now() - started);
     const done: Array<{ stream: PluginStream; result: BackupResult }> = [];
     for (const stream of streams) {
       const result = await restic.backup(

@@ -43,15 +43,14 @@ export async function restorePluginSource(deps: TrackerDeps, source: SourceConfi
         return done;
       }
       const target = r.target;
-      const signal = ctl.signal ?? new AbortController().signal;
-      return withPluginContext({ dataDir: deps.config.agent.dataDir, secrets: deps.secrets, signal }, async (ctx) => {
+      return withPluginContext({ dataDir: deps.config.agent.dataDir, secrets: deps.secrets, signal: ctl.signal }, async (ctx) => {
         const restore = sourcePlugin(plugin.kind).restore;
         if (!restore) return notRun(`a ${plugin.kind} source restores only to a file (--to FILE)`);
         const commands = await restore(plugin.instance, ctx, target, snap);
         const last = commands.at(-1);
         if (!last) return notRun(`the ${plugin.kind} plugin gave no restore command`);
         try {
-          for (const c of commands.slice(0, -1)) await runPluginCommand(c, signal);
+          for (const c of commands.slice(0, -1)) await runPluginCommand(c, ctx.signal);
         } catch (e) {
           return notRun(redact((e as Error).message));
         }

@@ -191,7 +191,7 @@ function pluginInstances(raw: RawConfig): Array<{ kind: PluginKind; at: string; 
   return Object.entries(raw.plugins ?? {}).flatMap(([kind, value]) => {
     if (value === undefined) return [];
     const single = !Array.isArray(value);
-    const list: PluginInstanceBase[] = Array.isArray(value) ? value : [value];
+    const list: PluginInstanceBase[] = single ? [value] : value;
     return list
       .map((instance, i) => ({ kind: kind as PluginKind, at: single ? `plugins.${kind}` : `plugins.${kind}[${i}]`, instance, single }))
       .filter((p) => p.instance.enabled !== false);

@@ -33,8 +33,18 @@ export async function instancePassword(c: { password_file?: string; password_key
   return null;
 }
 
-/** `databases: all` or a list of names. */
-export const databaseList = z.union([z.literal('all'), z.array(text).min(1, 'list at least one database, or write databases: all')]);
+/** `databases: all` (the default) or a list of names, and `exclude_databases`, left out of `all`. */
+export const databaseFields = {
+  databases: z.union([z.literal('all'), z.array(text).min(1, 'list at least one database, or write databases: all')]).optional(),
+  exclude_databases: z.array(text).optional(),
+};
+
+/** The databases to dump: the configured list, or every one `listAll` finds, minus `exclude_databases`. */
+export async function chooseDatabases(c: { databases?: 'all' | string[]; exclude_databases?: string[] }, listAll: () => Promise<string[]>): Promise<string[]> {
+  const excluded = new Set(c.exclude_databases ?? []);
+  const chosen = c.databases && c.databases !== 'all' ? c.databases : await listAll();
+  return chosen.filter((d) => d && !excluded.has(d));
+}
 
 /** A database name as a file name and a tag: percent-encoded, so `/`, `,` and spaces cannot escape either. */
 export function dbToken(db: string): string {

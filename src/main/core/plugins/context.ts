@@ -14,14 +14,14 @@ export function pluginWorkRoot(dataDir: string): string {
  * happens) and a secret reader that registers every value with the log redactor.
  */
 export async function withPluginContext<T>(
-  o: { readonly dataDir: string; readonly secrets: SecretStore; readonly signal: AbortSignal },
+  o: { readonly dataDir: string; readonly secrets: SecretStore; readonly signal?: AbortSignal },
   fn: (ctx: PluginContext) => Promise<T>,
 ): Promise<T> {
   const root = pluginWorkRoot(o.dataDir);
   await mkdir(root, { recursive: true, mode: 0o700 });
   const workDir = await mkdtemp(join(root, 'run-'));
   try {
-    return await fn({ workDir, signal: o.signal, secret: (ref) => readSecret(ref, o.secrets) });
+    return await fn({ workDir, signal: o.signal ?? new AbortController().signal, secret: (ref) => readSecret(ref, o.secrets) });
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

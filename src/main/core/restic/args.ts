@@ -141,7 +141,6 @@ export function checkArgs(o: { readDataSubset: string | null }): string[] {
   return ['check', `--read-data-subset=${o.readDataSubset}`];
 }
 
-/** `restore` argv. */
 /** `dump <snapshot> <path>`: one file of a snapshot on stdout. */
 export function dumpArgs(o: { snapshotId: string; path: string }): string[] {
   if (!/^[0-9a-f]{8,64}$/.test(o.snapshotId)) throw new Error(`dump: snapshotId must be hex (8–64 chars), got "${o.snapshotId}"`);
@@ -149,6 +148,7 @@ export function dumpArgs(o: { snapshotId: string; path: string }): string[] {
   return ['dump', o.snapshotId, o.path];
 }
 
+/** `restore` argv. */
 export function restoreArgs(o: { snapshotId: string; include: string | null; target: string }): string[] {
   if (!/^[0-9a-f]{8,64}$|^latest$/.test(o.snapshotId)) throw new Error(`restore: snapshotId must be hex (8–64 chars) or "latest", got "${o.snapshotId}"`);
   if (!o.target) throw new Error('restore: target is empty — give a directory to restore into');

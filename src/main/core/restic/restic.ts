@@ -74,6 +74,8 @@ interface ExecOpts {
   readonly noUnlockAfterStop?: boolean;
   readonly stdinFrom?: RunSpec['stdinFrom'];
   readonly stdoutTo?: RunSpec['stdoutTo'];
+  /** More text the classifier reads besides stderr (item errors collected during the run). */
+  readonly classifyAlso?: () => string;
 }
 
 interface Exec {
@@ -132,6 +134,9 @@ export class Restic {
     const ex = await this.#exec(args, ctl, {
       waitForLock: true,
       stdinFrom,
+      // restic ≥ 0.17 may report a dump that failed before writing anything only as an item error, then exit 130
+      // as if interrupted: the classifier must read it to call the run a failed dump.
+      classifyAlso: o.stdin ? () => fileErrors.map((e) => e.message).join('\n') : undefined,
       limitUploadKiBs: o.limitUploadKiBs,
       limitDownloadKiBs: o.limitDownloadKiBs,
       onJson: (ev) => {
@@ -151,19 +156,6 @@ export class Restic {
     let snapshotId = s && !s.dryRun ? s.snapshotId : null;
     if (snapshotId && !/^[0-9a-f]{64}$/.test(snapshotId)) snapshotId = await this.#resolveId(snapshotId);
     let message = ex.result.message;
-    // restic ≥ 0.17 may report a dump command that failed before writing anything only as an item error, then
-    // exit 130 as if interrupted: a failed dump, not a cancel, unless we stopped it.
-    const dumpError = o.stdin && !snapshotId && !ex.raw.stopReason ? fileErrors.find((e) => /command failed: /.test(e.message)) : undefined;
-    if (dumpError) {
-      return {
-        ...ex.result,
-        outcome: 'failed',
-        message: `The dump command failed (${dumpError.message.replace(/^.*Fatal: /, '')}); restic saved no snapshot (restic exit ${String(ex.raw.code)})`,
-        snapshotId,
-        stats: null,
-        fileErrors,
-      };
-    }
     if (ex.result.outcome === 'partial') {
       message =
         errorCount > 0
@@ -344,7 +336,7 @@ export class Restic {
           o.onJson?.(ev);
         },
       });
-      let classified = classify(raw);
+      let classified = classify(o.classifyAlso ? { ...raw, stderr: `${raw.stderr}\n${o.classifyAlso()}` } : raw);
       const elapsed = Date.now() - started;
       // restic < 0.16 has no --retry-lock: wait and retry ourselves until the budget is spent.
       if (classified.outcome === 'locked' && retryMs > 0 && !this.caps.retryLock && elapsed < retryMs && !ctl.signal?.aborted) {

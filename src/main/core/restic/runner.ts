@@ -267,36 +267,20 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
  * Spawns `source.command` and pipes its stdout into `stdin`, ending `stdin` only when the command exited 0.
  * `exited` resolves to null on success, else to why it failed.
  */
-function feedStdin(source: HelperCommand, stdin: Writable, onStderr: (line: string) => void): { exited: Promise<string | null>; kill: () => void } {
-  const [bin, ...argv] = source.command;
-  const p = spawn(bin ?? '', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...source.env }, windowsHide: true });
+function feedStdin(source: HelperCommand, stdin: Writable, onStderr: (line: string) => void): Helper {
+  const h = spawnHelper(source, 'ignore', onStderr);
   // restic may exit early (wrong password, cancel): a broken pipe then is expected, not a crash.
   stdin.on('error', () => {});
-  p.stdout.pipe(stdin, { end: false });
-  const errLines = new LineSplitter(onStderr);
-  p.stderr.on('data', (chunk: Buffer) => errLines.push(chunk));
-  const exited = new Promise<string | null>((resolve) => {
-    p.on('error', (e: NodeJS.ErrnoException) => resolve(spawnFailure(e, bin ?? '')));
-    p.on('close', (code, signal) => {
-      errLines.end();
-      if (code === 0) {
-        stdin.end();
-        resolve(null);
-      } else resolve(signal ? `killed by ${signal}` : `exit ${String(code)}`);
-    });
-  });
-  return { exited, kill: () => void (p.exitCode === null && p.signalCode === null && p.kill('SIGTERM')) };
+  h.process.stdout.pipe(stdin, { end: false });
+  void h.exited.then((failure) => failure === null && stdin.end());
+  return h;
 }
 
 /**
  * Pipes restic's `stdout` into `target`: a command's stdin, or a new 0600 file. `exited` resolves to null once the
  * command exited 0 (or the file is written), else to why it failed.
  */
-function drainStdout(
-  target: NonNullable<RunSpec['stdoutTo']>,
-  stdout: Readable,
-  onOutput: (line: string) => void,
-): { exited: Promise<string | null>; kill: () => void } {
+function drainStdout(target: NonNullable<RunSpec['stdoutTo']>, stdout: Readable, onOutput: (line: string) => void): Helper {
   if ('file' in target) {
     const out = createWriteStream(target.file, { mode: 0o600 });
     stdout.pipe(out);
@@ -306,14 +290,40 @@ function drainStdout(
     });
     return { exited, kill: () => void 0 };
   }
-  const [bin, ...argv] = target.command;
-  const p = spawn(bin ?? '', argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...target.env }, windowsHide: true });
-  // The consumer may exit early (it failed): restic's writes then hit a closed pipe, which is reported as its error.
-  p.stdin.on('error', () => {});
-  stdout.pipe(p.stdin);
+  const h = spawnHelper(target, 'pipe', onOutput);
+  const { stdin } = h.process;
+  if (stdin) {
+    // The consumer may exit early (it failed): restic's writes then hit a closed pipe, which is reported as its error.
+    stdin.on('error', () => {});
+    stdout.pipe(stdin);
+  }
+  return h;
+}
+
+/** A command run next to restic: `exited` resolves to null when it exited 0, else to why it failed. */
+interface Helper {
+  readonly exited: Promise<string | null>;
+  readonly kill: () => void;
+}
+
+/**
+ * Spawns a helper command (no shell, its own environment). Its stderr goes to `onOutput` line by line; its stdout
+ * too, unless the caller pipes it (a producer's stdout is restic's stdin).
+ */
+function spawnHelper(
+  c: HelperCommand,
+  stdin: 'ignore' | 'pipe',
+  onOutput: (line: string) => void,
+): Helper & { process: ChildProcessByStdio<Writable | null, Readable, Readable> } {
+  const [bin, ...argv] = c.command;
+  const opts = { env: { ...c.env }, windowsHide: true } as const;
+  const p: ChildProcessByStdio<Writable | null, Readable, Readable> =
+    stdin === 'pipe'
+      ? spawn(bin ?? '', argv, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(bin ?? '', argv, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = new LineSplitter(onOutput);
-  p.stdout.on('data', (chunk: Buffer) => lines.push(chunk));
   p.stderr.on('data', (chunk: Buffer) => lines.push(chunk));
+  if (stdin === 'pipe') p.stdout.on('data', (chunk: Buffer) => lines.push(chunk));
   const exited = new Promise<string | null>((resolve) => {
     p.on('error', (e: NodeJS.ErrnoException) => resolve(spawnFailure(e, bin ?? '')));
     p.on('close', (code, signal) => {
@@ -321,7 +331,7 @@ function drainStdout(
       resolve(code === 0 ? null : signal ? `killed by ${signal}` : `exit ${String(code)}`);
     });
   });
-  return { exited, kill: () => void (p.exitCode === null && p.signalCode === null && p.kill('SIGTERM')) };
+  return { process: p, exited, kill: () => void (p.exitCode === null && p.signalCode === null && p.kill('SIGTERM')) };
 }
 
 /** Why a program could not be started, in words. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { strict, text } from '../../config/schema-parts.js';
-import { baseFields, databaseList, dbTag, dbToken, instancePassword, oneSecret, passwordFields, writePrivateFile } from '../base-schema.js';
+import { baseFields, chooseDatabases, databaseFields, dbTag, dbToken, instancePassword, oneSecret, passwordFields, writePrivateFile } from '../base-schema.js';
 import { runPluginCommand } from '../run.js';
 import type { PluginContext, SourcePlugin } from '../types.js';
 
@@ -12,9 +12,7 @@ const schema = strict({
   socket: text.optional(),
   user: text.optional(),
   ...passwordFields,
-  databases: databaseList.optional(),
-  /** Left out of `databases: all` (the server's own schemas always are). */
-  exclude_databases: z.array(text).optional(),
+  ...databaseFields,
 }).superRefine(oneSecret);
 
 type Mysql = z.output<typeof schema>;
@@ -42,11 +40,10 @@ async function optionsFile(c: Mysql, ctx: PluginContext): Promise<string> {
   return writePrivateFile(ctx, 'my.cnf', `${lines.join('\n')}\n`);
 }
 
-async function databases(c: Mysql, options: string, ctx: PluginContext): Promise<string[]> {
-  const excluded = new Set(c.exclude_databases ?? []);
-  if (c.databases && c.databases !== 'all') return c.databases.filter((d) => !excluded.has(d));
+/** Every database but the server's own schemas. */
+async function allDatabases(options: string, ctx: PluginContext): Promise<string[]> {
   const out = await runPluginCommand({ command: ['mysql', `--defaults-extra-file=${options}`, '-N', '-B', '-e', 'SHOW DATABASES'] }, ctx.signal);
-  return out.split('\n').filter((d) => d && !SYSTEM.has(d) && !excluded.has(d));
+  return out.split('\n').filter((d) => !SYSTEM.has(d));
 }
 
 /**
@@ -59,7 +56,7 @@ export const mysqlPlugin: SourcePlugin<Mysql> = {
   tools: () => ['mysqldump', 'mysql'],
   async streams(c, ctx) {
     const options = await optionsFile(c, ctx);
-    return (await databases(c, options, ctx)).map((db) => ({
+    return (await chooseDatabases(c, () => allDatabases(options, ctx))).map((db) => ({
       command: ['mysqldump', `--defaults-extra-file=${options}`, '--single-transaction', '--routines', '--events', '--triggers', '--hex-blob', db],
       filename: `mysql/${dbToken(db)}.sql`,
       tags: [dbTag(db)],

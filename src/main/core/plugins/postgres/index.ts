@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { strict, text } from '../../config/schema-parts.js';
-import { baseFields, databaseList, dbTag, dbToken, instancePassword, oneSecret, passwordFields, writePrivateFile } from '../base-schema.js';
+import { baseFields, chooseDatabases, databaseFields, dbTag, dbToken, instancePassword, oneSecret, passwordFields, writePrivateFile } from '../base-schema.js';
 import { runPluginCommand } from '../run.js';
 import type { PluginCommand, PluginContext, PluginStream, SourcePlugin } from '../types.js';
 
@@ -11,9 +11,7 @@ const schema = strict({
   port: z.number().int().min(1).max(65535).optional(),
   user: text.optional(),
   ...passwordFields,
-  databases: databaseList.optional(),
-  /** Left out of `databases: all`. */
-  exclude_databases: z.array(text).optional(),
+  ...databaseFields,
   /** Roles and tablespaces (`pg_dumpall --globals-only`), as one more snapshot; default true. */
   globals: z.boolean().optional(),
   /** Tool directory when several PostgreSQL versions are installed (`/usr/lib/postgresql/16/bin`). */
@@ -41,12 +39,11 @@ async function clientEnv(c: Postgres, ctx: PluginContext): Promise<Record<string
   return { PGPASSFILE: await writePrivateFile(ctx, 'pgpass', `*:*:*:*:${escaped}\n`) };
 }
 
-async function databases(c: Postgres, env: Record<string, string>, ctx: PluginContext): Promise<string[]> {
-  const excluded = new Set(c.exclude_databases ?? []);
-  if (c.databases && c.databases !== 'all') return c.databases.filter((d) => !excluded.has(d));
+/** Every database that accepts connections, templates excluded. */
+async function allDatabases(c: Postgres, env: Record<string, string>, ctx: PluginContext): Promise<string[]> {
   const sql = 'SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname';
   const out = await runPluginCommand({ command: [tool(c, 'psql'), ...connection(c), '-d', 'postgres', '-XAtq', '-c', sql], env }, ctx.signal);
-  return out.split('\n').filter((d) => d && !excluded.has(d));
+  return out.split('\n');
 }
 
 /**
@@ -59,7 +56,7 @@ export const postgresPlugin: SourcePlugin<Postgres> = {
   tools: (c) => [tool(c, 'pg_dump'), tool(c, 'psql'), tool(c, 'pg_restore'), tool(c, 'createdb'), ...(c.globals === false ? [] : [tool(c, 'pg_dumpall')])],
   async streams(c, ctx) {
     const env = await clientEnv(c, ctx);
-    const streams: PluginStream[] = (await databases(c, env, ctx)).map((db) => ({
+    const streams: PluginStream[] = (await chooseDatabases(c, () => allDatabases(c, env, ctx))).map((db) => ({
       command: [tool(c, 'pg_dump'), ...connection(c), '-Fc', '-d', db],
       env,
       filename: `postgres/${dbToken(db)}.dump`,
