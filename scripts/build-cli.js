@@ -16,8 +16,9 @@ await build({
   sourcemap: true,
   minifyWhitespace: true,
   minifySyntax: true,
-  // Native modules stay in node_modules; electron is never part of the CLI.
-  external: ['better-sqlite3', 'keytar', 'electron'],
+  // Native modules stay in node_modules (dockerode, too: its ssh2 dependency carries optional native parts, and it is
+  // loaded only when a docker source runs); electron is never part of the CLI.
+  external: ['better-sqlite3', 'keytar', 'electron', 'dockerode'],
   define: { __AGENT_VERSION__: JSON.stringify(version) },
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',

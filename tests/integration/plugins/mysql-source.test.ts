@@ -76,7 +76,7 @@ describe.skipIf(!haveMariaDb()).each(resticBins().map((b) => [b.label, b.path] a
       kind: 'restore',
       source: 'shop-db',
       snapshotId: null,
-      db: 'shop',
+      item: 'shop',
       target: { kind: 'database', name: 'shop_restored' },
     });
     expect(restored, JSON.stringify(restored)).toMatchObject({ kind: 'restore', outcome: 'success' });
@@ -85,7 +85,7 @@ describe.skipIf(!haveMariaDb()).each(resticBins().map((b) => [b.label, b.path] a
       kind: 'restore',
       source: 'shop-db',
       snapshotId: null,
-      db: 'shop',
+      item: 'shop',
       target: { kind: 'database', name: 'shop_restored' },
     });
     expect(again?.outcome).toBe('failed');

@@ -79,7 +79,7 @@ describe.skipIf(!havePostgres()).each(resticBins().map((b) => [b.label, b.path] 
     expect(await fingerprint('shop', 'orders')).not.toBe(original);
 
     // Several databases: the restore asks which one rather than guess.
-    const [ambiguous] = await core.runNow({ kind: 'restore', source: 'shop-db', snapshotId: null, db: null, target: { kind: 'database', name: 'x' } });
+    const [ambiguous] = await core.runNow({ kind: 'restore', source: 'shop-db', snapshotId: null, item: null, target: { kind: 'database', name: 'x' } });
     expect(ambiguous?.message).toMatch(/choose one with --db NAME/);
 
     const restoreArgv = sampleArgv([pg.password]);
@@ -87,7 +87,7 @@ describe.skipIf(!havePostgres()).each(resticBins().map((b) => [b.label, b.path] 
       kind: 'restore',
       source: 'shop-db',
       snapshotId: null,
-      db: 'shop',
+      item: 'shop',
       target: { kind: 'database', name: 'shop_restored' },
     });
     expect(restoreArgv.stop().leaks).toEqual([]);
@@ -99,14 +99,14 @@ describe.skipIf(!havePostgres()).each(resticBins().map((b) => [b.label, b.path] 
       kind: 'restore',
       source: 'shop-db',
       snapshotId: null,
-      db: 'shop',
+      item: 'shop',
       target: { kind: 'database', name: 'shop_restored' },
     });
     expect(again?.outcome).toBe('failed');
     expect(again?.message).toMatch(/already exists/);
 
     const file = join(dir, 'blog.dump');
-    const [toFile] = await core.runNow({ kind: 'restore', source: 'postgres:shop-db', snapshotId: null, db: 'blog', target: { kind: 'file', path: file } });
+    const [toFile] = await core.runNow({ kind: 'restore', source: 'postgres:shop-db', snapshotId: null, item: 'blog', target: { kind: 'file', path: file } });
     expect(toFile?.outcome, toFile?.message ?? '').toBe('success');
     expect(readFileSync(file).subarray(0, 5).toString()).toBe('PGDMP'); // pg_dump's custom format
     expect(execFileSync(join(PG_BIN, 'pg_restore'), ['-l', file], { encoding: 'utf8' })).toMatch(/TABLE public posts/);

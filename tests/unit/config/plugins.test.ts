@@ -7,7 +7,12 @@ import type { PluginContext } from '../../../src/main/core/plugins/types.js';
 const ctx = { hostname: 'db1', homedir: '/root', dataDir: '/var/lib/restic-agent' };
 const REPO = 'repository: { url: /srv/repo, password_file: /etc/restic/pass }\n';
 
-const context: PluginContext = { workDir: '/nonexistent', signal: new AbortController().signal, secret: () => Promise.reject(new Error('no secrets here')) };
+const context: PluginContext = {
+  workDir: '/nonexistent',
+  stateDir: '/nonexistent',
+  signal: new AbortController().signal,
+  secret: () => Promise.reject(new Error('no secrets here')),
+};
 
 function check(text: string): ConfigValidation {
   return validateConfigText(REPO + text, 'test.yaml', ctx);
@@ -58,6 +63,17 @@ plugins:
     expect(errors('plugins: { mysql: { password_file: /a, password_keyring: b } }')).toEqual([
       expect.stringMatching(/^plugins\.mysql\.password_keyring: give only one of password_file, password_keyring/),
     ]);
+  });
+
+  it("the design's docker example validates; a volume list or a label selector, not both", () => {
+    const c = ok(
+      'plugins:\n  docker:\n    - { name: app-volumes, volumes: [pgdata, uploads], stop_containers: true, policy: hourly }\n    - { name: tagged, label: backup=true }',
+    );
+    expect(c.sources.map((s) => s.path)).toEqual(['docker:app-volumes', 'docker:tagged']);
+    const either = /^plugins\.docker\[0\]\.volumes: give exactly one of volumes: \[NAME, …\] or label: KEY=VALUE/;
+    expect(errors('plugins: { docker: [ { name: x } ] }')).toEqual([expect.stringMatching(either)]);
+    expect(errors('plugins: { docker: [ { name: x, volumes: [a], label: b } ] }')).toEqual([expect.stringMatching(either)]);
+    expect(errors('plugins: { docker: [ { name: x, label: "a b" } ] }')).toEqual([expect.stringMatching(/label: a label selector: KEY or KEY=VALUE/)]);
   });
 
   it('the single form needs no name, and enabled: false leaves the source out', () => {

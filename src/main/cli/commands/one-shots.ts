@@ -38,11 +38,12 @@ export function registerOneShots(program: Command, cli: CliContext): void {
     .argument('<source>', 'the plugin source (postgres:shop-db, or shop-db)')
     .option('--snapshot <id>', 'this snapshot (default: the newest of this host)')
     .option('--db <name>', 'which database, when the source dumps several')
+    .option('--volume <name>', 'which volume, when the source backs up several')
     .option('--to-database <name>', 'a new database to restore into (postgres, mysql)')
     .option('--to-volume <name>', 'a new Docker volume to restore into')
     .option('--to <file>', 'write the raw dump to this new file')
     .action(
-      cli.act(async (source: string, o: { snapshot?: string; db?: string; toDatabase?: string; toVolume?: string; to?: string }) => {
+      cli.act(async (source: string, o: { snapshot?: string; db?: string; volume?: string; toDatabase?: string; toVolume?: string; to?: string }) => {
         const targets = [
           ...(o.toDatabase ? [{ kind: 'database', name: o.toDatabase } as const] : []),
           ...(o.toVolume ? [{ kind: 'volume', name: o.toVolume } as const] : []),
@@ -51,7 +52,7 @@ export function registerOneShots(program: Command, cli: CliContext): void {
         const [target] = targets;
         if (!target || targets.length > 1)
           program.error('error: restore: give exactly one of --to-database NAME, --to-volume NAME, --to FILE', { exitCode: 2 });
-        return run({ kind: 'restore', source, snapshotId: o.snapshot ?? null, db: o.db ?? null, target });
+        return run({ kind: 'restore', source, snapshotId: o.snapshot ?? null, item: o.db ?? o.volume ?? null, target });
       }),
     );
   for (const [kind, description] of [

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { clearPluginWork } from '../plugins/context.js';
+import { recoverPlugins } from '../plugins/context.js';
 import type { AgentCore, AgentCoreOptions } from './contract.js';
 import { createPlatformProbes } from '../conditions/platform.js';
 import { systemClock } from '../time/clock.js';
@@ -59,8 +59,8 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   if (schedule && !lock.primary) {
     throw new Error(`another restic-agent (pid ${lock.ownerPid}) is already running with ${config.agent.dataDir}: stop it first`);
   }
-  // Credential files (a PGPASSFILE) of plugin runs a crash interrupted; only the primary instance owns them.
-  if (lock.primary) await clearPluginWork(config.agent.dataDir);
+  // What plugin runs a crash interrupted left (credential files, stopped containers); only the primary owns them.
+  const recovered = lock.primary ? await recoverPlugins(config.agent.dataDir) : [];
   let state: ReturnType<typeof openStateDbRecovering>;
   try {
     // Only the owner of the data dir may move a damaged database aside: the file may be a running daemon's.
@@ -77,7 +77,7 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
     probes: opts.probes ?? createPlatformProbes(),
   });
   if (opts.onLog) agent.logs.subscribe(opts.onLog);
-  for (const w of warnings) agent.logs.warn(w);
+  for (const w of [...warnings, ...recovered]) agent.logs.warn(w);
   if (state.movedAside) {
     agent.logs.error(
       `the state database was damaged: moved it aside to ${state.movedAside} and started with a fresh one (run history and unsent reports are in the old file; snapshots are safe in the repository)`,

@@ -3,7 +3,7 @@ import type { SourceConfig } from '../config/types.js';
 import { redact } from '../log/redact.js';
 import { withPluginContext } from '../plugins/context.js';
 import { sourcePlugin } from '../plugins/registry.js';
-import type { PluginStream } from '../plugins/types.js';
+import { streamLabel, type PluginStream } from '../plugins/types.js';
 import { dumpEnv } from '../restic/env.js';
 import type { BackupResult, Restic, RunControl } from '../restic/restic.js';
 import type { TrackerDeps } from './run-tracker.js';
@@ -26,7 +26,7 @@ export async function backupPluginSource(
   const plugin = source.plugin;
   if (!plugin) throw new Error(`${source.path} is not a plugin source`);
   const started = Date.now();
-  return withPluginContext({ dataDir: deps.config.agent.dataDir, secrets: deps.secrets, signal: ctl.signal }, async (ctx) => {
+  return withPluginContext({ kind: plugin.kind, dataDir: deps.config.agent.dataDir, secrets: deps.secrets, signal: ctl.signal }, async (ctx) => {
     let streams: ReadonlyArray<PluginStream>;
     try {
       streams = await sourcePlugin(plugin.kind).streams(plugin.instance, ctx);
@@ -36,21 +36,41 @@ export async function backupPluginSource(
     if (streams.length === 0) return notRun(`${source.path}: nothing to back up (no databases matched)`, Date.now() - started);
     const done: Array<{ stream: PluginStream; result: BackupResult }> = [];
     for (const stream of streams) {
-      const result = await restic.backup(
-        {
-          ...common,
-          tags: [...common.tags, ...stream.tags],
-          paths: [],
-          exclude: [],
-          stdin: { command: stream.command, filename: stream.filename, env: dumpEnv(stream.env) },
-        },
-        ctl,
-      );
+      const result = await backupStream(stream, restic, ctl, common);
       done.push({ stream, result });
       if (!succeeded(result.outcome) && result.outcome !== 'failed') break;
     }
     return combine(done, Date.now() - started);
   });
+}
+
+/** One stream's snapshot, between its `prepare` and what undoes it (stop, then start containers). */
+async function backupStream(stream: PluginStream, restic: Restic, ctl: RunControl, common: CommonBackup): Promise<BackupResult> {
+  let undo: () => Promise<void> = async () => {};
+  try {
+    if (stream.prepare) undo = await stream.prepare();
+  } catch (e) {
+    return notRun(`${streamLabel(stream)}: ${redact((e as Error).message)}`);
+  }
+  const tags = [...common.tags, ...stream.tags];
+  const result = await restic
+    .backup(
+      'paths' in stream
+        ? { ...common, tags, paths: [...stream.paths], exclude: [] }
+        : { ...common, tags, paths: [], exclude: [], stdin: { command: stream.command, filename: stream.filename, env: dumpEnv(stream.env) } },
+      ctl,
+    )
+    .catch(async (e: unknown) => {
+      await undo().catch(() => {});
+      throw e;
+    });
+  try {
+    await undo();
+  } catch (e) {
+    // The snapshot may be good, but what the backup changed is not undone: the run must not look fine.
+    return { ...result, outcome: 'failed', message: `${result.message}; ${streamLabel(stream)}: ${redact((e as Error).message)}` };
+  }
+  return result;
 }
 
 /** A failure before restic ran (the server could not be asked for its databases, `createdb` failed). */
@@ -65,7 +85,9 @@ function combine(done: ReadonlyArray<{ stream: PluginStream; result: BackupResul
   const bad = done.find((d) => !succeeded(d.result.outcome));
   const last = [...done].reverse().find((d) => d.result.snapshotId);
   const parts = done.map(({ stream, result }) =>
-    succeeded(result.outcome) ? `${stream.filename} ${result.snapshotId?.slice(0, 8) ?? 'ok'}` : `${stream.filename} ${result.outcome}: ${result.message}`,
+    succeeded(result.outcome)
+      ? `${streamLabel(stream)} ${result.snapshotId?.slice(0, 8) ?? 'ok'}`
+      : `${streamLabel(stream)} ${result.outcome}: ${result.message}`,
   );
   return {
     outcome: bad?.result.outcome ?? (done.some((d) => d.result.outcome === 'partial') ? 'partial' : 'success'),

@@ -3,12 +3,12 @@ import { rm } from 'node:fs/promises';
 import type { RunRecord } from '../../../shared/model/run.js';
 import type { SourceConfig } from '../config/types.js';
 import { redact } from '../log/redact.js';
-import { dbTag } from '../plugins/base-schema.js';
+import { dbToken, ITEM_TAG_PREFIXES } from '../plugins/base-schema.js';
 import { withPluginContext } from '../plugins/context.js';
 import { sourcePlugin } from '../plugins/registry.js';
 import { runPluginCommand } from '../plugins/run.js';
 import { snapshotFilter } from '../plugins/source-id.js';
-import type { RestoreTarget } from '../plugins/types.js';
+import type { PluginCommand, RestoreTarget } from '../plugins/types.js';
 import { dumpEnv } from '../restic/env.js';
 import type { Restic, SnapshotRecord } from '../restic/restic.js';
 import { notRun } from './plugin-backup.js';
@@ -17,8 +17,8 @@ import { trackRun, type TrackerDeps } from './run-tracker.js';
 /** `restic-agent restore <source> [--snapshot ID] [--db NAME] --to-database NAME | --to-volume NAME | --to FILE`. */
 export interface PluginRestore {
   readonly snapshotId: string | null;
-  /** Which database of a source that dumps several (its `db:<name>` tag). */
-  readonly db: string | null;
+  /** Which database or volume, of a source that backs up several (its `db:<name>` or `volume:<name>` tag). */
+  readonly item: string | null;
   readonly target: RestoreTarget;
 }
 
@@ -43,17 +43,18 @@ export async function restorePluginSource(deps: TrackerDeps, source: SourceConfi
         return done;
       }
       const target = r.target;
-      return withPluginContext({ dataDir: deps.config.agent.dataDir, secrets: deps.secrets, signal: ctl.signal }, async (ctx) => {
+      return withPluginContext({ kind: plugin.kind, dataDir: deps.config.agent.dataDir, secrets: deps.secrets, signal: ctl.signal }, async (ctx) => {
         const restore = sourcePlugin(plugin.kind).restore;
         if (!restore) return notRun(`a ${plugin.kind} source restores only to a file (--to FILE)`);
-        const commands = await restore(plugin.instance, ctx, target, snap);
-        const last = commands.at(-1);
-        if (!last) return notRun(`the ${plugin.kind} plugin gave no restore command`);
+        let last: PluginCommand | undefined;
         try {
+          const commands = await restore(plugin.instance, ctx, target, snap);
+          last = commands.at(-1);
           for (const c of commands.slice(0, -1)) await runPluginCommand(c, ctx.signal);
         } catch (e) {
           return notRun(redact((e as Error).message));
         }
+        if (!last) return notRun(`the ${plugin.kind} plugin gave no restore command`);
         return restic.dump({ snapshotId: snap.id, path, to: { command: last.command, env: dumpEnv(last.env) } }, ctl);
       });
     },
@@ -70,17 +71,22 @@ async function pickSnapshot(restic: Restic, source: SourceConfig, r: PluginResto
     if (!hit) throw new Error(`snapshot ${id} is not one of ${source.path}'s snapshots (restic-agent snapshots lists them)`);
     return hit;
   }
-  const tags = r.db ? [...(filter.tags ?? []), dbTag(r.db)] : filter.tags;
-  const snaps = (await restic.snapshots({ host: hostname, tags })).sort((a, b) => b.time.localeCompare(a.time));
-  if (!r.db) {
-    // Several databases: say which, rather than guess.
-    const dbs = new Set(snaps.flatMap((s) => s.tags.filter((t) => t.startsWith('db:'))));
-    if (dbs.size > 1) throw new Error(`${source.path} has snapshots of ${[...dbs].map((t) => t.slice(3)).join(', ')}: choose one with --db NAME`);
-    const newestDb = snaps.find((s) => s.tags.some((t) => t.startsWith('db:')));
-    if (newestDb) return newestDb;
+  const byTime = (await restic.snapshots({ host: hostname, tags: filter.tags })).sort((a, b) => b.time.localeCompare(a.time));
+  const items = (s: SnapshotRecord): string[] => s.tags.filter((t) => ITEM_TAG_PREFIXES.some((p) => t.startsWith(p)));
+  const wanted = r.item === null ? null : ITEM_TAG_PREFIXES.map((p) => `${p}${dbToken(r.item ?? '')}`);
+  const snaps = wanted ? byTime.filter((s) => items(s).some((t) => wanted.includes(t))) : byTime;
+  if (!wanted) {
+    // Several databases or volumes: say which, rather than guess.
+    const all = new Set(snaps.flatMap(items));
+    if (all.size > 1)
+      throw new Error(
+        `${source.path} has snapshots of ${[...all].map((t) => decodeURIComponent(t.slice(t.indexOf(':') + 1))).join(', ')}: choose one with --db NAME (or --volume NAME)`,
+      );
+    const newestItem = snaps.find((s) => items(s).length > 0);
+    if (newestItem) return newestItem;
   }
   const newest = snaps[0];
   if (!newest)
-    throw new Error(`${source.path} has no snapshots${r.db ? ` of database ${r.db}` : ''} from host ${hostname} yet (give --snapshot ID for another host's)`);
+    throw new Error(`${source.path} has no snapshots${r.item ? ` of ${r.item}` : ''} from host ${hostname} yet (give --snapshot ID for another host's)`);
   return newest;
 }

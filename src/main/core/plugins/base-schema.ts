@@ -56,6 +56,14 @@ export function dbTag(db: string): string {
   return `db:${dbToken(db)}`;
 }
 
+/** The snapshot tag of one Docker volume's stream. */
+export function volumeTag(volume: string): string {
+  return `volume:${dbToken(volume)}`;
+}
+
+/** The tag prefixes that say which item of a source a snapshot holds (`restore --db`/`--volume` picks by them). */
+export const ITEM_TAG_PREFIXES = ['db:', 'volume:'] as const;
+
 /** Writes a credential file only the agent can read (0600, in the run's private directory). */
 export async function writePrivateFile(ctx: PluginContext, name: string, content: string): Promise<string> {
   const path = join(ctx.workDir, name);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { strict } from '../config/schema-parts.js';
 import { commandPlugin } from './command/index.js';
+import { dockerPlugin } from './docker/index.js';
 import { mysqlPlugin } from './mysql/index.js';
 import { postgresPlugin } from './postgres/index.js';
 import type { PluginInstanceBase, SourcePlugin } from './types.js';
@@ -10,6 +11,7 @@ export const SOURCE_PLUGINS = {
   command: commandPlugin,
   postgres: postgresPlugin,
   mysql: mysqlPlugin,
+  docker: dockerPlugin,
 } as const;
 
 export type PluginKind = keyof typeof SOURCE_PLUGINS;
@@ -32,6 +34,7 @@ export const pluginsSchema = strict({
   command: instances(commandPlugin.schema).optional(),
   postgres: instances(postgresPlugin.schema).optional(),
   mysql: instances(mysqlPlugin.schema).optional(),
+  docker: instances(dockerPlugin.schema).optional(),
 });
 
 /** The plugin of `kind` (a config key that passed the schema). */

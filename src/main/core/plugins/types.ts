@@ -15,11 +15,34 @@ export interface PluginCommand {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** One restic run of a plugin source's backup: a command's output stored as `/<filename>` (one per database). */
-export interface PluginStream extends PluginCommand {
-  readonly filename: string;
-  /** Extra snapshot tags of this stream (`db:<name>`), besides `plugin:<kind>` and `source:<name>`. */
+/** What every stream of a plugin source's backup has, whatever restic backs up. */
+interface StreamBase {
+  /** Extra snapshot tags of this stream (`db:<name>`, `volume:<name>`), besides `plugin:<kind>` and `source:<name>`. */
   readonly tags: ReadonlyArray<string>;
+  /**
+   * Runs just before this stream's backup and returns what undoes it, run after the backup whatever happened
+   * (stop the containers that use a volume, then start them again).
+   */
+  readonly prepare?: () => Promise<() => Promise<void>>;
+}
+
+/** One restic run of a plugin source's backup: a command's output stored as `/<filename>` (one per database). */
+export interface CommandStream extends PluginCommand, StreamBase {
+  readonly filename: string;
+}
+
+/** One restic run of a plugin source's backup over local paths (a Docker volume's mountpoint). */
+export interface PathStream extends StreamBase {
+  readonly paths: ReadonlyArray<string>;
+  /** How history and logs name this stream (`docker/uploads`). */
+  readonly label: string;
+}
+
+export type PluginStream = CommandStream | PathStream;
+
+/** How history and logs name a stream. */
+export function streamLabel(s: PluginStream): string {
+  return 'paths' in s ? s.label : s.filename;
 }
 
 /** What a plugin may ask of the agent while it prepares a run. */
@@ -29,6 +52,8 @@ export interface PluginContext {
   /** The password of the instance: `password_file`'s content or `password_keyring`'s SecretStore entry (redacted in logs). */
   readonly secret: (ref: SecretRef) => Promise<string>;
   readonly signal: AbortSignal;
+  /** This plugin kind's persistent directory (0700): see `SourcePlugin.recover`. */
+  readonly stateDir: string;
 }
 
 /** Where an instance's password comes from. */
@@ -47,20 +72,35 @@ export interface SourcePlugin<C extends PluginInstanceBase = PluginInstanceBase>
   readonly kind: string;
   /** One instance as written in the config (strict; the base fields included). */
   readonly schema: z.ZodType<C>;
-  /** The programs a backup runs, checked at start (`pg_dump`, `mysqldump`). */
+  /** The programs a backup runs, checked at start (`pg_dump`, `mysqldump`); none for an API client. */
   tools(instance: C): ReadonlyArray<string>;
   /** The streams one backup of `instance` makes, in order (may ask the server, e.g. for its databases). */
   streams(instance: C, ctx: PluginContext): Promise<ReadonlyArray<PluginStream>>;
   /**
-   * How to restore one stream (`stream.tags` tell which database) into `target`: commands run in order, the last
+   * How to restore one stream's snapshot (its tags tell which database) into `target`: commands run in order, the last
    * one reads the dump on stdin (e.g. `createdb NAME`, then `pg_restore -d NAME`). A `file` target is the agent's.
    */
+  /**
+   * One line on the instance's server for `status` and the heartbeat ("PostgreSQL 15.4, 3 databases"); throws
+   * when it cannot be reached. Doubles as the connect preflight.
+   */
+  health?(instance: C, ctx: PluginContext): Promise<string>;
+  /**
+   * Called once at start, before any run: undoes what a crashed run left (start the containers it stopped).
+   * Returns what it did, for the log. Journals live in `ctx.stateDir`, whatever the config says today.
+   */
+  recover?(ctx: PluginStateDir): Promise<ReadonlyArray<string>>;
   restore?(
     instance: C,
     ctx: PluginContext,
     target: Exclude<RestoreTarget, { kind: 'file' }>,
-    stream: { readonly tags: ReadonlyArray<string> },
+    snapshot: { readonly tags: ReadonlyArray<string>; readonly paths: ReadonlyArray<string> },
   ): Promise<ReadonlyArray<PluginCommand>>;
+}
+
+/** Where a plugin keeps what must outlive a run and a crash (the containers it stopped), under the data dir. */
+export interface PluginStateDir {
+  readonly stateDir: string;
 }
 
 /** A configured plugin source, as `SourceConfig.plugin` carries it. */
