@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { strict } from '../config/schema-parts.js';
 import { commandPlugin } from './command/index.js';
 import { dockerPlugin } from './docker/index.js';
+import { mongodbPlugin } from './mongodb/index.js';
 import { mysqlPlugin } from './mysql/index.js';
 import { postgresPlugin } from './postgres/index.js';
 import type { PluginInstanceBase, SourcePlugin } from './types.js';
@@ -11,6 +12,7 @@ export const SOURCE_PLUGINS = {
   command: commandPlugin,
   postgres: postgresPlugin,
   mysql: mysqlPlugin,
+  mongodb: mongodbPlugin,
   docker: dockerPlugin,
 } as const;
 
@@ -34,6 +36,7 @@ export const pluginsSchema = strict({
   command: instances(commandPlugin.schema).optional(),
   postgres: instances(postgresPlugin.schema).optional(),
   mysql: instances(mysqlPlugin.schema).optional(),
+  mongodb: instances(mongodbPlugin.schema).optional(),
   docker: instances(dockerPlugin.schema).optional(),
 });
 

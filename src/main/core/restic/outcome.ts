@@ -76,7 +76,14 @@ export function classify(info: ExitInfo): Classified {
     return { outcome: 'failed', message: `The restore command failed (${info.consumerError}) (${tag})` };
   // Only when we did not stop restic ourselves: a cancel also ends the dump command ("signal: killed").
   const dumpFailed = stopReason ? null : /command failed: (?:exit status \d+|signal: \w+)/.exec(text);
-  if (dumpFailed) return { outcome: 'failed', message: `The dump command failed (${dumpFailed[0]}); restic saved no snapshot (${tag})` };
+  if (dumpFailed) {
+    // restic ≥ 0.17 passes the command's stderr on as `subprocess <name>: <line>`: its last line says why.
+    const said = [...stderr.matchAll(/^subprocess \S+: (.+)$/gm)].at(-1)?.[1]?.trim();
+    return {
+      outcome: 'failed',
+      message: `The dump command failed (${dumpFailed[0]}${said ? `: ${said.slice(0, 300)}` : ''}); restic saved no snapshot (${tag})`,
+    };
+  }
 
   // A run we stopped ourselves counts as stopped, unless it still finished with a result.
   if (stopReason && code !== 0 && code !== 3) {

@@ -321,14 +321,20 @@ function spawnHelper(
     stdin === 'pipe'
       ? spawn(bin ?? '', argv, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] })
       : spawn(bin ?? '', argv, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = new LineSplitter(onOutput);
+  // Its last words say why it failed ("Authentication failed"): they go into the run's message.
+  let last = '';
+  const lines = new LineSplitter((line) => {
+    if (line.trim()) last = line.trim().slice(0, 300);
+    onOutput(line);
+  });
   p.stderr.on('data', (chunk: Buffer) => lines.push(chunk));
   if (stdin === 'pipe') p.stdout.on('data', (chunk: Buffer) => lines.push(chunk));
   const exited = new Promise<string | null>((resolve) => {
     p.on('error', (e: NodeJS.ErrnoException) => resolve(spawnFailure(e, bin ?? '')));
     p.on('close', (code, signal) => {
       lines.end();
-      resolve(code === 0 ? null : signal ? `killed by ${signal}` : `exit ${String(code)}`);
+      const why = signal ? `killed by ${signal}` : `exit ${String(code)}`;
+      resolve(code === 0 ? null : last ? `${why}: ${redact(last)}` : why);
     });
   });
   return { process: p, exited, kill: () => void (p.exitCode === null && p.signalCode === null && p.kill('SIGTERM')) };
