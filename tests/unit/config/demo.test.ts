@@ -6,6 +6,7 @@ import { loadConfigFile, validateConfigText } from '../../../src/main/core/confi
 import { redact } from '../../../src/main/core/log/redact.js';
 import { MemorySecretStore } from '../../../src/main/core/secrets/memory-store.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { NO_HOOKS } from '../../../src/main/core/config/normalise.js';
 
 describe('generatePassword', () => {
   it('is long, varied and unique', () => {
@@ -37,7 +38,9 @@ describe('createDemoSetup', () => {
 
     const { config } = await loadConfigFile(configPath, { hostname: 'h', homedir: '/h', dataDir });
     expect(config.repositories.default).toMatchObject({ url: join(dataDir, 'repository'), password: { kind: 'keyring', account: DEMO_PASSWORD_ACCOUNT } });
-    expect(config.sources).toEqual([{ path: join(dataDir, 'demo-source'), policy: 'hourly', repository: 'default', exclude: [], tags: [], plugin: null }]);
+    expect(config.sources).toEqual([
+      { path: join(dataDir, 'demo-source'), policy: 'hourly', repository: 'default', exclude: [], tags: [], plugin: null, hooks: NO_HOOKS },
+    ]);
     expect((await readdir(join(dataDir, 'demo-source'))).sort()).toEqual(['README.txt', 'data', 'notes']);
   });
 

@@ -76,6 +76,19 @@ plugins:
     expect(errors('plugins: { docker: [ { name: x, label: "a b" } ] }')).toEqual([expect.stringMatching(/label: a label selector: KEY or KEY=VALUE/)]);
   });
 
+  it('hooks validate globally, per source and per plugin instance, with the usual errors', () => {
+    const c = ok(`hooks: { before: "sync", timeout: 2m }
+backup: { sources: [ { path: /srv, hooks: { before: [lvcreate, -s, vg/data], after: [lvremove, -y, vg/snap] } } ] }
+plugins: { command: [ { name: x, command: [a], hooks: { on_failure: "logger failed" } } ] }`);
+    expect(c.sources[0]?.hooks).toEqual({
+      layers: [{ before: 'sync' }, { before: ['lvcreate', '-s', 'vg/data'], after: ['lvremove', '-y', 'vg/snap'] }],
+      timeoutMs: 120_000,
+    });
+    expect(c.sources[1]?.hooks.layers).toEqual([{ before: 'sync' }, { onFailure: 'logger failed' }]);
+    expect(errors('hooks: { befor: x }')).toEqual([expect.stringMatching(/^hooks\.befor: .*did you mean "before"/)]);
+    expect(errors('hooks: { after: 3 }')).toEqual([expect.stringMatching(/^hooks\.after: expected a command line/)]);
+  });
+
   it('the single form needs no name, and enabled: false leaves the source out', () => {
     expect(ok('plugins: { command: { command: [pg_dumpall] } }').sources.map((s) => s.path)).toEqual(['command:command']);
     expect(ok('plugins: { command: { enabled: false, command: [pg_dumpall] } }').sources).toEqual([]);

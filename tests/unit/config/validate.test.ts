@@ -2,6 +2,7 @@ import { checkBaseUrl } from '../../../src/main/core/managed/restic-monitor/api.
 import { describe, expect, it } from 'vitest';
 import { validateConfigText, type ConfigValidation } from '../../../src/main/core/config/load.js';
 import type { AgentConfig } from '../../../src/main/core/config/types.js';
+import { NO_HOOKS } from '../../../src/main/core/config/normalise.js';
 
 const ctx = { hostname: 'laptop.local', homedir: '/home/ann', dataDir: '/home/ann/.local/share/restic-agent' };
 
@@ -44,8 +45,8 @@ describe('the original-design example', () => {
       prune: expect.objectContaining({ schedule: { kind: 'cron', expression: '0 4 * * 0', timezone: null }, maxUnused: null, maxRepackSize: null }),
     });
     expect(c.sources).toEqual([
-      { path: '/home', policy: 'daily', repository: 'default', exclude: ['/home/*/.cache', '/home/*/tmp'], tags: [], plugin: null },
-      { path: '/etc', policy: 'hourly', repository: 'default', exclude: ['/home/*/.cache', '/home/*/tmp'], tags: [], plugin: null },
+      { path: '/home', policy: 'daily', repository: 'default', exclude: ['/home/*/.cache', '/home/*/tmp'], tags: [], plugin: null, hooks: NO_HOOKS },
+      { path: '/etc', policy: 'hourly', repository: 'default', exclude: ['/home/*/.cache', '/home/*/tmp'], tags: [], plugin: null, hooks: NO_HOOKS },
     ]);
     expect(Object.keys(c.policies).sort()).toEqual(['daily', 'hourly', 'weekly']);
     expect(c.orchestrator).toBeNull();
@@ -153,7 +154,15 @@ describe('every feature', () => {
       check: expect.objectContaining({ schedule: { kind: 'cron', expression: '0 4 * * 0', timezone: 'Europe/Berlin' }, jitterMs: 0, readDataSubset: '5%' }),
       prune: expect.anything(),
     });
-    expect(c.sources[0]).toEqual({ path: '/home', policy: 'workdays', repository: 's3', exclude: ['*.tmp', '*.iso'], tags: ['home', 'laptop'], plugin: null });
+    expect(c.sources[0]).toEqual({
+      path: '/home',
+      policy: 'workdays',
+      repository: 's3',
+      exclude: ['*.tmp', '*.iso'],
+      tags: ['home', 'laptop'],
+      plugin: null,
+      hooks: NO_HOOKS,
+    });
     expect(c.policies.workdays).toEqual({
       name: 'workdays',
       schedule: { kind: 'cron', expression: '0 18 * * 1-5', timezone: 'Europe/Berlin' },

@@ -9,6 +9,7 @@ import { Scheduler, type SchedulerOptions } from '../../../src/main/core/schedul
 import { AgentStateStore } from '../../../src/main/core/state/agent-state.js';
 import { openStateDb, type StateDb } from '../../../src/main/core/state/db.js';
 import { stateMigrations } from '../../../src/main/core/state/migrations.js';
+import { NO_HOOKS } from '../../../src/main/core/config/normalise.js';
 
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
@@ -57,7 +58,7 @@ export function config(p: PolicyConfig = policy(), check: Schedule | null = null
         prune: null,
       },
     },
-    sources: [{ path: '/home/me', policy: p.name, repository: 'nas', exclude: [], tags: [], plugin: null }],
+    sources: [{ path: '/home/me', policy: p.name, repository: 'nas', exclude: [], tags: [], plugin: null, hooks: NO_HOOKS }],
     policies: { [p.name]: p },
   };
 }

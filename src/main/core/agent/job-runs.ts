@@ -3,6 +3,7 @@ import type { SourceConfig } from '../config/types.js';
 import type { Job } from '../scheduler/events.js';
 import { inSlot, trackRun, type TrackedRun, type TrackerDeps } from './run-tracker.js';
 import type { BackupResult } from '../restic/restic.js';
+import { withHooks } from './hooks.js';
 import { backupPluginSource } from './plugin-backup.js';
 import { forgetSource } from './retention.js';
 import { jobRecord } from './status.js';
@@ -45,9 +46,11 @@ export async function backupSource(
         limitDownloadKiBs: throttle?.limitDownloadKiBs || undefined,
         readConcurrency: throttle?.readConcurrency || undefined,
       };
-      return source.plugin
-        ? backupPluginSource(deps, source, restic, ctl, common)
-        : restic.backup({ ...common, paths: [source.path], exclude: [...source.exclude] }, ctl);
+      return withHooks(source, ctl, () =>
+        source.plugin
+          ? backupPluginSource(deps, source, restic, ctl, common)
+          : restic.backup({ ...common, paths: [source.path], exclude: [...source.exclude] }, ctl),
+      );
     },
     { signal: opts.signal },
   );

@@ -19,7 +19,19 @@ import { pluginSourceId } from '../plugins/source-id.js';
 import type { PluginInstanceBase } from '../plugins/types.js';
 import { formatDuration } from './units.js';
 import { checkOrchestratorUrl, OrchestratorConfigError } from '../managed/transport.js';
-import type { AgentConfig, OrchestratorConfig, PolicyConfig, RepositoryConfig, Retention, RunConditions, Schedule, SourceConfig } from './types.js';
+import type { RawHooks } from './schema-parts.js';
+import type {
+  AgentConfig,
+  OrchestratorConfig,
+  PolicyConfig,
+  RepositoryConfig,
+  Retention,
+  RunConditions,
+  Schedule,
+  SourceConfig,
+  SourceHooks,
+  HookLayer,
+} from './types.js';
 
 /** Machine facts the defaults depend on (passed in so tests are deterministic). */
 export interface NormaliseContext {
@@ -198,6 +210,19 @@ function pluginInstances(raw: RawConfig): Array<{ kind: PluginKind; at: string; 
   });
 }
 
+/** How long a hook may take when `hooks.timeout` does not say. */
+const DEFAULT_HOOK_TIMEOUT_MS = 15 * 60_000;
+
+/** A source without hooks. */
+export const NO_HOOKS: SourceHooks = sourceHooks(undefined, undefined);
+
+/** The global hooks around the source's own. */
+function sourceHooks(global: RawHooks | undefined, own: RawHooks | undefined): SourceHooks {
+  const layer = (h: RawHooks | undefined): HookLayer[] =>
+    h && (h.before ?? h.after ?? h.on_failure) ? [{ before: h.before, after: h.after, onFailure: h.on_failure }] : [];
+  return { layers: [...layer(global), ...layer(own)], timeoutMs: own?.timeout ?? global?.timeout ?? DEFAULT_HOOK_TIMEOUT_MS };
+}
+
 /**
  * Turns a schema-validated file into the normalised `AgentConfig`: defaults, built-in policies merged with
  * the file's, the single `repository:` named `default`, a leading `~/` expanded in paths and excludes. Throws `ConfigError` when a
@@ -218,6 +243,7 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
     exclude: [...globalExclude, ...(s.exclude ?? []).map(home)],
     tags: s.tags ?? [],
     plugin: null,
+    hooks: sourceHooks(raw.hooks, s.hooks),
   }));
   for (const { kind, instance } of pluginInstances(raw)) {
     const name = instance.name ?? kind;
@@ -228,6 +254,7 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
       exclude: [],
       tags: [...(instance.tags ?? []), `plugin:${kind}`, `source:${name}`],
       plugin: { kind, name, instance },
+      hooks: sourceHooks(raw.hooks, instance.hooks),
     });
   }
   const policies: Record<string, PolicyConfig> = { ...BUILTIN_POLICIES };

@@ -6,24 +6,13 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseDuration, parseRateKiBs, parseSize, thousands, type Parsed } from './units.js';
-import { name, strict, tags, text } from './schema-parts.js';
+import { duration, hooks, name, strict, tags, text, unit } from './schema-parts.js';
 import { pluginsSchema } from '../plugins/registry.js';
 
 export { KNOWN_KEYS } from './schema-parts.js';
 
 export { normalise, crossCheck, type NormaliseContext } from './normalise.js';
 
-function unit(parse: (v: unknown) => Parsed<number>) {
-  // z.unknown(): the parsers name the accepted forms better than a union's "Invalid input".
-  return z.unknown().transform((v, ctx) => {
-    const r = parse(v);
-    if (r.ok) return r.value;
-    ctx.issues.push({ code: 'custom', message: r.message, input: v });
-    return z.NEVER;
-  });
-}
-
-const duration = unit(parseDuration);
 const size = unit(parseSize);
 const rate = unit(parseRateKiBs);
 /**
@@ -166,6 +155,7 @@ const source = strict({
   repository: text.optional(),
   exclude: z.array(text).optional(),
   tags: tags.optional(),
+  hooks: hooks.optional(),
 });
 
 const retention = strict({
@@ -236,6 +226,7 @@ export const configFileSchema = strict({
     exclude: z.array(text).optional(),
   }).optional(),
   plugins: pluginsSchema.optional(),
+  hooks: hooks.optional(),
   policies: z.record(name('policy'), policy).optional(),
   secrets: strict({
     backend: z.enum(['auto', 'keyring', 'file']).optional(),

@@ -98,6 +98,27 @@ export interface SourceConfig {
   readonly tags: ReadonlyArray<string>;
   /** Set for a plugin source: what its backup streams into restic instead of reading `path`. */
   readonly plugin: PluginSource | null;
+  /** The file's global hooks merged with the source's own (see `SourceHooks`). */
+  readonly hooks: SourceHooks;
+}
+
+/** A hook command: argv, or a command line for the platform's shell. */
+export type HookCommand = string | ReadonlyArray<string>;
+
+/** One level of hooks (the file's global ones, or a source's own). */
+export interface HookLayer {
+  readonly before?: HookCommand;
+  readonly after?: HookCommand;
+  readonly onFailure?: HookCommand;
+}
+
+/**
+ * What runs around a source's backup: layers that nest, outermost (global) first. A layer's `after` runs when its
+ * `before` ran (or it has none), so the global `after` undoes the global `before` even when the source's failed.
+ */
+export interface SourceHooks {
+  readonly layers: ReadonlyArray<HookLayer>;
+  readonly timeoutMs: number;
 }
 
 /** `cron` uses croner syntax (5 or 6 fields, or a preset); `every` runs at a fixed interval. */

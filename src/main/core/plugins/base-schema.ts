@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { name, tags, text } from '../config/schema-parts.js';
+import { hooks, name, tags, text } from '../config/schema-parts.js';
 import type { PluginContext } from './types.js';
 
 /** The fields every plugin instance accepts; a plugin's schema is `strict({ ...baseFields, …its own })`. */
@@ -11,6 +11,7 @@ export const baseFields = {
   policy: text.optional(),
   repository: text.optional(),
   tags: tags.optional(),
+  hooks: hooks.optional(),
 };
 
 /** A database server's password: from a file (`password_file`), or from the SecretStore (`password_keyring`). */

@@ -10,7 +10,7 @@ const QUERY_TIMEOUT_MS = 60_000;
  * Runs a plugin's helper command (no shell, the dump environment) and returns its stdout; throws with the
  * command's redacted stderr when it fails, so the run's message says what the server answered.
  */
-export async function runPluginCommand(c: PluginCommand, signal: AbortSignal): Promise<string> {
+export async function runPluginCommand(c: PluginCommand, signal: AbortSignal, timeoutMs = QUERY_TIMEOUT_MS): Promise<string> {
   const [file, ...args] = c.command;
   if (!file) throw new Error('empty command');
   const r = await execa(file, args, {
@@ -18,7 +18,7 @@ export async function runPluginCommand(c: PluginCommand, signal: AbortSignal): P
     extendEnv: false,
     stdin: 'ignore',
     reject: false,
-    timeout: QUERY_TIMEOUT_MS,
+    timeout: timeoutMs,
     cancelSignal: signal,
     windowsHide: true,
   });

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { RawHooks } from '../config/schema-parts.js';
 
 /** What every plugin instance has, whatever its kind (`plugins.<kind>: [ { name, policy, … } ]`). */
 export interface PluginInstanceBase {
@@ -7,6 +8,7 @@ export interface PluginInstanceBase {
   readonly policy?: string;
   readonly repository?: string;
   readonly tags?: ReadonlyArray<string>;
+  readonly hooks?: RawHooks;
 }
 
 /** A command the agent runs for a plugin: argv (no shell) and its own variables (paths only, never secrets). */
