@@ -1,3 +1,4 @@
+import { humanAge } from '../core/index.js';
 import { formatBytes } from '../../shared/format.js';
 import type { SnapshotInfo } from '../../shared/agent-api.js';
 import type { RunRecord } from '../../shared/model/run.js';
@@ -29,7 +30,9 @@ export function formatStatus(s: AgentStatus): string {
   if (s.lastError) lines.push(`error:    ${s.lastError.message} (${s.lastError.at})`);
   for (const src of s.sources) {
     const last = src.lastRun ? `${src.lastRun.outcome ?? 'running'} at ${src.lastRun.endedAt ?? src.lastRun.startedAt}` : 'never run';
-    lines.push(`source:   ${src.path} [${src.repository}, ${src.policy}] last: ${last}; next: ${src.nextRunAt ?? '—'}`);
+    const newest = src.newestSnapshotAgeSeconds === null ? 'none' : `${humanAge(src.newestSnapshotAgeSeconds * 1000)} old${src.stale ? ' (stale)' : ''}`;
+    lines.push(`source:   ${src.path} [${src.repository}, ${src.policy}] last: ${last}; next: ${src.nextRunAt ?? '—'}; newest snapshot: ${newest}`);
+    if (src.health) lines.push(`          ${src.health.ok ? 'healthy' : 'UNHEALTHY'}: ${src.health.line}`);
   }
   for (const r of s.running) lines.push(`running:  ${r.kind} ${r.source ?? r.repository}${r.progress ? ` ${r.progress.percent.toFixed(0)}%` : ''}`);
   return lines.join('\n');

@@ -12,3 +12,4 @@ export { writeConfigFile } from './config/write.js';
 export { formatHuman } from './log/logger.js';
 export { currentPlatformPaths } from './paths.js';
 export { detectResticVersion } from './restic/restic.js';
+export { humanAge } from './scheduler/staleness.js';

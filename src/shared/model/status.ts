@@ -24,6 +24,15 @@ export interface SourceStatus {
   /** Age of the newest snapshot of this source in the repository (made by anyone), in seconds. */
   readonly newestSnapshotAgeSeconds: number | null;
   readonly stale: boolean;
+  /** A plugin source's server, as last checked ("PostgreSQL 15.4, 3 databases"); null when it has no check. */
+  readonly health?: SourceHealth | null;
+}
+
+export interface SourceHealth {
+  readonly ok: boolean;
+  /** What the server said, or why it could not be reached. */
+  readonly line: string;
+  readonly checkedAt: string;
 }
 
 /** Everything a UI needs to draw the agent's state; pushed on every change. */

@@ -112,6 +112,9 @@ describe.skipIf(!havePostgres()).each(resticBins().map((b) => [b.label, b.path] 
     expect(execFileSync(join(PG_BIN, 'pg_restore'), ['-l', file], { encoding: 'utf8' })).toMatch(/TABLE public posts/);
     const history = await core.getHistory({ limit: 10 });
     expect(JSON.stringify(history)).not.toContain(pg.password);
+    // The health line the status (and the heartbeat) carries: asked at start.
+    const health = await waitFor('the health check', async () => (await core?.getStatus())?.sources.find((s) => s.path === 'postgres:shop-db')?.health);
+    expect(health).toMatchObject({ ok: true, line: expect.stringMatching(/^PostgreSQL 15\.\d+, 3 databases to back up$/) });
   }, 180_000);
 
   it('a wrong password and a server killed mid-dump give failed runs and no snapshot', async () => {
@@ -136,6 +139,8 @@ describe.skipIf(!havePostgres()).each(resticBins().map((b) => [b.label, b.path] 
         ) as unknown[]
       ).length;
 
+    const unhealthy = await waitFor('the health check', async () => (await core?.getStatus())?.sources.find((s) => s.path === 'postgres:wrong')?.health);
+    expect(unhealthy).toMatchObject({ ok: false, line: expect.stringMatching(/password authentication failed/) });
     const [denied] = await core.runNow({ kind: 'backup', source: 'wrong' });
     expect(denied, JSON.stringify(denied)).toMatchObject({ outcome: 'failed', snapshotId: null });
     expect(snapshots()).toBe(0);

@@ -21,6 +21,7 @@ import { type StateDb } from '../state/db.js';
 import { RunHistory } from '../state/run-history.js';
 import type { EnrollRequest } from './enroll.js';
 import { EventHub } from './event-hub.js';
+import { SourceHealthMonitor } from './source-health.js';
 import { createFreshnessWatchdog, FRESHNESS_INTERVAL_MS, logAlert, watchedSources } from './freshness.js';
 import type { StalenessWatchdog } from '../scheduler/staleness.js';
 import type { ManagedLink } from '../managed/start.js';
@@ -47,6 +48,7 @@ export class Agent implements AgentCore {
   #scheduler: Scheduler;
   #stopped = false;
   readonly #freshness: StalenessWatchdog;
+  readonly #health: SourceHealthMonitor;
   /** Repositories whose lock a killed run may have left; unlocked before their next operation. */
   readonly #staleLocks = new Set<string>();
   #managed: ManagedLink | null = null;
@@ -88,6 +90,10 @@ export class Agent implements AgentCore {
       this.#events.alert(a);
       this.#events.statusChanged();
     });
+    this.#health = new SourceHealthMonitor(
+      () => ({ config: this.config, secrets: this.secrets }),
+      () => this.#events.statusChanged(),
+    );
   }
 
   #newScheduler(): Scheduler {
@@ -122,6 +128,7 @@ export class Agent implements AgentCore {
     this.#started = true;
     this.#scheduler.start();
     if (this.config.sources.length > 0) this.#freshness.start(FRESHNESS_INTERVAL_MS);
+    if (this.config.sources.some((s) => s.plugin)) this.#health.start(FRESHNESS_INTERVAL_MS);
     await this.#startManaged();
     this.logs.info(
       `agent started (restic ${versionNumber(this.version)}, config ${this.configPath}, data dir ${this.config.agent.dataDir}, secrets in ${this.secrets.backend}, ${this.config.sources.length} source(s))`,
@@ -145,6 +152,7 @@ export class Agent implements AgentCore {
       resticVersion: versionNumber(this.version),
       deps: () => this.#deps(),
       onChange: () => this.#events.statusChanged(),
+      sourceHealth: () => this.#health.last(),
     }).catch((e: Error) => {
       // E.g. `protocol: auto` with the orchestrator down at first start: try again with backoff, don't give up.
       const retry = this.#managedRetry;
@@ -182,6 +190,7 @@ export class Agent implements AgentCore {
       secretBackend: this.secrets.backend,
       agentVersion: AGENT_VERSION,
       snapshotAges: new Map(this.#freshness.last().map((f) => [`${f.repository}\0${f.source}`, f.ageMs === null ? null : Math.round(f.ageMs / 1000)])),
+      health: this.#health.last(),
       orchestrator: this.#managed?.status() ?? null,
       credential: this.#credential(),
     });
@@ -201,6 +210,7 @@ export class Agent implements AgentCore {
   async getStatus(): Promise<AgentStatus> {
     // A one-shot `status` has no watchdog running: read the snapshot ages once so they are shown.
     if (!this.#started && this.#freshness.last().length === 0 && this.config.sources.length > 0) await this.#freshness.check().catch(() => []);
+    if (!this.#started && this.#health.last().size === 0 && this.config.sources.some((s) => s.plugin)) await this.#health.check();
     return this.#status();
   }
 
@@ -383,6 +393,7 @@ export class Agent implements AgentCore {
     this.#stopped = true;
     this.#running.cancel(null, 'agent is shutting down');
     this.#freshness.stop();
+    this.#health.stop();
     if (this.#managedRetry.timer) clearTimeout(this.#managedRetry.timer);
     await this.#managed?.stop();
     await this.#scheduler.stop();

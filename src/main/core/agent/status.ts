@@ -1,5 +1,5 @@
 import { isFailure, type RunRecord, succeeded } from '../../../shared/model/run.js';
-import type { AgentState, AgentStatus, RunningInfo, SourceStatus } from '../../../shared/model/status.js';
+import type { AgentState, AgentStatus, RunningInfo, SourceHealth, SourceStatus } from '../../../shared/model/status.js';
 import type { AgentConfig } from '../config/types.js';
 import type { ScheduleStatus } from '../scheduler/schedule-status.js';
 import type { RunHistory } from '../state/run-history.js';
@@ -15,6 +15,7 @@ export interface StatusInputs {
   readonly secretBackend: string;
   readonly agentVersion: string;
   readonly snapshotAges: ReadonlyMap<string, number | null>;
+  readonly health?: ReadonlyMap<string, SourceHealth>;
   readonly orchestrator: AgentStatus['orchestrator'];
   readonly credential?: AgentStatus['credential'];
 }
@@ -34,6 +35,7 @@ export function buildStatus(i: StatusInputs): AgentStatus {
       nextRunAt: schedule?.nextRunAt ?? null,
       newestSnapshotAgeSeconds: age,
       stale: age !== null && !!policy?.staleAfterMs && age * 1000 > policy.staleAfterMs,
+      health: i.health?.get(s.path) ?? null,
     };
   });
   const lastRuns = sources.map((s) => s.lastRun).filter((r): r is RunRecord => r !== null);

@@ -1,4 +1,5 @@
-import type { AgentStatus } from '../../../shared/model/status.js';
+import type { AgentStatus, SourceHealth } from '../../../shared/model/status.js';
+import type { HeartbeatFacts } from './v1/types.js';
 import { editConfigFile } from '../config/edit.js';
 import type { AgentConfig, OrchestratorConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
@@ -38,6 +39,8 @@ export interface ManagedContext {
   readonly resticVersion: string;
   readonly deps: () => TrackerDeps;
   readonly onChange: () => void;
+  /** The plugin sources' last health checks, reported in the v1 heartbeat's `sources`. */
+  readonly sourceHealth?: () => ReadonlyMap<string, SourceHealth>;
 }
 
 const dialectSchema = z.enum(['v1', 'restic-monitor']);
@@ -66,7 +69,7 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
       executor: v1Executor(ctx.deps),
       agentVersion: ctx.agentVersion,
       resticVersion: ctx.resticVersion,
-      heartbeatFacts: () => defaultHeartbeatFacts(mounts),
+      heartbeatFacts: async () => ({ ...(await defaultHeartbeatFacts(mounts)), sources: heartbeatSources(ctx.sourceHealth?.()) }),
       log: ctx.logs,
       onAuthenticated: proven,
       onState: (s) => {
@@ -181,4 +184,9 @@ async function adoptFileToken(ctx: ManagedContext, o: OrchestratorConfig, scope:
       (e: Error) => ctx.logs.error(`could not remove orchestrator.token from ${ctx.configPath}: ${e.message} (remove it by hand; the token is stored)`),
     );
   };
+}
+
+/** Plugin sources' health for the heartbeat (an extension field: orchestrators ignore unknown fields, §3). */
+function heartbeatSources(health: ReadonlyMap<string, SourceHealth> | undefined): HeartbeatFacts['sources'] {
+  return [...(health ?? new Map<string, SourceHealth>())].map(([id, h]) => ({ id, healthy: h.ok, health: h.line, checked_at: h.checkedAt }));
 }

@@ -65,6 +65,11 @@ export function volumeTag(volume: string): string {
 /** The tag prefixes that say which item of a source a snapshot holds (`restore --db`/`--volume` picks by them). */
 export const ITEM_TAG_PREFIXES = ['db:', 'volume:'] as const;
 
+/** `1 database`, `3 databases`. */
+export function countOf(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
 /** Writes a credential file only the agent can read (0600, in the run's private directory). */
 export async function writePrivateFile(ctx: PluginContext, name: string, content: string): Promise<string> {
   const path = join(ctx.workDir, name);

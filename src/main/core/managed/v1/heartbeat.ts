@@ -45,6 +45,7 @@ export function buildHeartbeat(s: HeartbeatState, facts: HeartbeatFacts, now = n
     clock: { ntp_synced: facts.ntp_synced, monotonic_wall_drift_ms: Math.round(s.clockDriftMs) },
     restic_version: facts.restic_version,
     key_store: { backend: s.keyStoreBackend },
+    ...(facts.sources?.length ? { sources: facts.sources } : {}),
     ...(s.final ? { final: true } : {}),
   };
 }

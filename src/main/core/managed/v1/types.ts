@@ -124,6 +124,8 @@ export interface HeartbeatFacts {
   }>;
   readonly restic_version: string | null;
   readonly ntp_synced: boolean | null;
+  /** Plugin sources' last health checks (an extension of §5.3). */
+  readonly sources?: ReadonlyArray<{ readonly id: string; readonly healthy: boolean; readonly health: string; readonly checked_at: string }>;
 }
 
 /** Supplies heartbeat facts; called before every beat. */

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type Dockerode from 'dockerode';
 import { z } from 'zod';
 import { strict, text } from '../../config/schema-parts.js';
-import { baseFields, volumeTag } from '../base-schema.js';
+import { baseFields, countOf, volumeTag } from '../base-schema.js';
 import type { PathStream, SourcePlugin } from '../types.js';
 import { journalled, journalStarted, journalStopped } from './journal.js';
 
@@ -134,7 +134,7 @@ export const dockerPlugin: SourcePlugin<Docker> = {
     const docker = await connect(c.socket ?? DEFAULT_SOCKET);
     const version = await docker.version();
     const volumes = await selectVolumes(docker, c);
-    return `Docker ${version.Version} (API ${version.ApiVersion}), ${volumes.length} volume${volumes.length === 1 ? '' : 's'}`;
+    return `Docker ${version.Version} (API ${version.ApiVersion}), ${countOf(volumes.length, 'volume')} to back up`;
   },
   async recover({ stateDir }) {
     const done: string[] = [];

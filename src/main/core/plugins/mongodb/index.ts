@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { strict, text } from '../../config/schema-parts.js';
 import { baseFields, dbTag, dbToken, instancePassword, oneSecret, passwordFields, writePrivateFile } from '../base-schema.js';
+import { runPluginCommand } from '../run.js';
 import type { PluginContext, PluginStream, SourcePlugin } from '../types.js';
 
 const schema = strict({
@@ -43,6 +44,11 @@ export const mongodbPlugin: SourcePlugin<Mongo> = {
   kind: 'mongodb',
   schema,
   tools: (c) => [tool(c, 'mongodump'), tool(c, 'mongorestore')],
+  // mongodump cannot ping a server without dumping: the health line says the tools are there, the backup says more.
+  async health(c, ctx) {
+    const version = await runPluginCommand({ command: [tool(c, 'mongodump'), '--version'] }, ctx.signal);
+    return `${version.split('\n')[0]?.trim() || 'mongodump'} (the server is reached at the next backup)`;
+  },
   async streams(c, ctx) {
     const config = `--config=${await configFile(c, ctx)}`;
     if (!c.databases) return [{ command: [tool(c, 'mongodump'), config, '--archive'], filename: 'mongodb/server.archive', tags: [SERVER_TAG] }];

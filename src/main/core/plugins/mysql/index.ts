@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { strict, text } from '../../config/schema-parts.js';
-import { baseFields, chooseDatabases, databaseFields, dbTag, dbToken, instancePassword, oneSecret, passwordFields, writePrivateFile } from '../base-schema.js';
+import {
+  baseFields,
+  countOf,
+  chooseDatabases,
+  databaseFields,
+  dbTag,
+  dbToken,
+  instancePassword,
+  oneSecret,
+  passwordFields,
+  writePrivateFile,
+} from '../base-schema.js';
 import { runPluginCommand } from '../run.js';
 import type { PluginContext, SourcePlugin } from '../types.js';
 
@@ -54,6 +65,12 @@ export const mysqlPlugin: SourcePlugin<Mysql> = {
   kind: 'mysql',
   schema,
   tools: () => ['mysqldump', 'mysql'],
+  async health(c, ctx) {
+    const options = await optionsFile(c, ctx);
+    const version = await runPluginCommand({ command: ['mysql', `--defaults-extra-file=${options}`, '-N', '-B', '-e', 'SELECT VERSION()'] }, ctx.signal);
+    const dbs = await chooseDatabases(c, () => allDatabases(options, ctx));
+    return `${/mariadb/i.test(version) ? 'MariaDB' : 'MySQL'} ${version.trim().split('-')[0]}, ${countOf(dbs.length, 'database')} to back up`;
+  },
   async streams(c, ctx) {
     const options = await optionsFile(c, ctx);
     return (await chooseDatabases(c, () => allDatabases(options, ctx))).map((db) => ({

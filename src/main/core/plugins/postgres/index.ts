@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { strict, text } from '../../config/schema-parts.js';
-import { baseFields, chooseDatabases, databaseFields, dbTag, dbToken, instancePassword, oneSecret, passwordFields, writePrivateFile } from '../base-schema.js';
+import {
+  baseFields,
+  chooseDatabases,
+  countOf,
+  databaseFields,
+  dbTag,
+  dbToken,
+  instancePassword,
+  oneSecret,
+  passwordFields,
+  writePrivateFile,
+} from '../base-schema.js';
 import { runPluginCommand } from '../run.js';
 import type { PluginCommand, PluginContext, PluginStream, SourcePlugin } from '../types.js';
 
@@ -54,6 +65,15 @@ export const postgresPlugin: SourcePlugin<Postgres> = {
   kind: 'postgres',
   schema,
   tools: (c) => [tool(c, 'pg_dump'), tool(c, 'psql'), tool(c, 'pg_restore'), tool(c, 'createdb'), ...(c.globals === false ? [] : [tool(c, 'pg_dumpall')])],
+  async health(c, ctx) {
+    const env = await clientEnv(c, ctx);
+    const version = await runPluginCommand(
+      { command: [tool(c, 'psql'), ...connection(c), '-d', 'postgres', '-XAtq', '-c', 'SHOW server_version'], env },
+      ctx.signal,
+    );
+    const dbs = await chooseDatabases(c, () => allDatabases(c, env, ctx));
+    return `PostgreSQL ${version.trim().split(' ')[0]}, ${countOf(dbs.length, 'database')} to back up`;
+  },
   async streams(c, ctx) {
     const env = await clientEnv(c, ctx);
     const streams: PluginStream[] = (await chooseDatabases(c, () => allDatabases(c, env, ctx))).map((db) => ({
