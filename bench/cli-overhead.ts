@@ -22,9 +22,9 @@ const FILES = 20_000;
 const CLI = fileURLToPath(new URL('../bin/restic-agent.js', import.meta.url));
 const SID = fileURLToPath(new URL('../vendor/restic-sid/usr/bin/restic', import.meta.url));
 
-/** The newest restic available: the agent's per-run overhead is what is measured, not restic's. */
+/** The newest restic available (or `BENCH_RESTIC`): the agent's per-run overhead is what is measured, not restic's. */
 export function benchRestic(): string {
-  return existsSync(SID) ? SID : 'restic';
+  return process.env.BENCH_RESTIC ?? (existsSync(SID) ? SID : 'restic');
 }
 
 function makeTree(root: string): void {
