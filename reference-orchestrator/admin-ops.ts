@@ -15,13 +15,16 @@ const strings = z.array(z.string());
 const PARAMS: Record<string, z.ZodType> = {
   backup: z
     .object({
-      paths: strings.min(1),
+      paths: strings.optional(),
+      // The agent's extension: a source it has configured (a plugin source's id or name), instead of paths.
+      source: z.string().min(1).optional(),
       exclude: strings.optional(),
       tags: strings.optional(),
       host: z.string().optional(),
       limit_upload_kib: z.number().int().positive().optional(),
     })
-    .loose(),
+    .loose()
+    .refine((p) => (p.paths?.length ?? 0) > 0 || p.source !== undefined, { message: 'give paths (at least one) or source', path: ['paths'] }),
   check: z.object({ read_data_subset: z.string().optional() }).loose(),
   forget: z
     .object({

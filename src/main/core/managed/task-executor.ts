@@ -1,18 +1,23 @@
 import type { Progress, RunKind } from '../../../shared/model/run.js';
-import type { RepoAccess, Retention } from '../config/types.js';
+import type { RepoAccess, Retention, SourceConfig } from '../config/types.js';
 import type { ExecutionResult } from './types.js';
 import type { LogLine, TaskExecutor, ValidatedTask } from './v1/types.js';
 import { repositoryMatchKey } from './restic-monitor/task.js';
 import type { RmExecTask, RmTaskExecutor } from './restic-monitor/types.js';
 import type { Restic, ResticEvent, ResticResult, RunControl } from '../restic/restic.js';
 import { killOrphan, processStartTime } from '../agent/orphans.js';
+import { withHooks } from '../agent/hooks.js';
+import { backupPluginSource } from '../agent/plugin-backup.js';
 import { trackRun, type TrackerDeps } from '../agent/run-tracker.js';
+import { findSource } from '../plugins/source-id.js';
 
 /** A managed task in dialect-neutral terms: what restic must do, against which repository. */
 export interface ManagedTask {
   readonly taskId: string;
   readonly kind: Extract<RunKind, 'backup' | 'check' | 'forget' | 'prune'>;
   readonly access: RepoAccess;
+  /** A backup of a configured source (path or plugin, with its excludes and hooks) rather than of `paths`. */
+  readonly source: string | null;
   readonly paths: ReadonlyArray<string>;
   readonly exclude: ReadonlyArray<string>;
   /** Includes the mandatory `task=<id>` tag for backups. */
@@ -42,11 +47,22 @@ interface Ctl {
  */
 export async function runManagedTask(deps: TrackerDeps, t: ManagedTask, ctl: Ctl): Promise<ExecutionResult> {
   const repository = queueKey(deps, t.access.url);
+  // A task naming a source this agent does not have fails as a run (recorded and reported), not as a crash.
+  const named = t.kind === 'backup' && t.source ? lookup(deps, t.source) : null;
+  const source = named instanceof Error ? null : named;
   const op = async (restic: Restic, rc: RunControl): Promise<ResticResult> => {
+    if (named instanceof Error) throw named;
     if (t.unlockFirst) await restic.unlock();
     switch (t.kind) {
-      case 'backup':
-        return restic.backup({ paths: [...t.paths], exclude: [...t.exclude], tags: [...t.tags], limitUploadKiBs: t.limitUploadKiBs ?? undefined }, rc);
+      case 'backup': {
+        const common = { tags: [...t.tags], limitUploadKiBs: t.limitUploadKiBs ?? undefined };
+        if (!source) return restic.backup({ ...common, paths: [...t.paths], exclude: [...t.exclude] }, rc);
+        return withHooks(source, rc, () =>
+          source.plugin
+            ? backupPluginSource(deps, source, restic, rc, { ...common, tags: [...common.tags, ...source.tags] })
+            : restic.backup({ ...common, tags: [...common.tags, ...source.tags], paths: [source.path], exclude: [...source.exclude] }, rc),
+        );
+      }
       case 'check':
         return restic.check({ readDataSubset: t.readDataSubset }, rc);
       case 'prune':
@@ -59,7 +75,7 @@ export async function runManagedTask(deps: TrackerDeps, t: ManagedTask, ctl: Ctl
   };
   const { record } = await trackRun(
     deps,
-    { kind: t.kind, trigger: 'task', repository, source: t.paths.join(', ') || null, policy: null, taskId: t.taskId, access: t.access },
+    { kind: t.kind, trigger: 'task', repository, source: source?.path ?? (t.paths.join(', ') || null), policy: null, taskId: t.taskId, access: t.access },
     op,
     {
       signal: ctl.signal,
@@ -108,6 +124,14 @@ const KEEP: ReadonlyArray<[keyof NonNullable<Extract<ValidatedTask['params'], { 
   ['within', 'keepWithin'],
 ];
 
+function lookup(deps: TrackerDeps, ref: string): SourceConfig | Error {
+  try {
+    return findSource(deps.config.sources, ref);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
 /** Protocol v1 task → `ManagedTask`. */
 export function fromV1(task: ValidatedTask): ManagedTask {
   const access: RepoAccess = { url: task.repo.url, password: { kind: 'value', value: task.repo.password }, env: task.repo.env };
@@ -118,6 +142,7 @@ export function fromV1(task: ValidatedTask): ManagedTask {
     taskId: task.taskId,
     kind: p.type,
     access,
+    source: p.type === 'backup' ? p.source : null,
     paths: p.type === 'backup' ? p.paths : [],
     exclude: p.type === 'backup' ? p.exclude : [],
     tags: p.type === 'backup' || p.type === 'forget' ? p.tags : [],
@@ -138,6 +163,7 @@ export function fromRestMonitor(task: RmExecTask): ManagedTask {
     taskId: task.id,
     kind: task.type,
     access: task.access,
+    source: null,
     paths: task.includePaths,
     exclude: task.excludePatterns,
     tags: task.type === 'backup' ? [task.reconcileTag, `policy:${task.policyId}`] : [],

@@ -69,7 +69,18 @@ describe(`managed mode end to end: the real agent core and ${bin.label}`, () => 
     await run(bin.path, ['init'], { env: { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: REPO.password } });
     orch = await startReferenceOrchestrator(dir, { options: { ...FAST, retryDelaysS: [0] } });
     const configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, ['agent: { id: e2e-agent, hostname: e2e-host }', `restic: { binary: ${bin.path} }`, 'secrets: { backend: file }'].join('\n'));
+    writeFileSync(join(dir, 'pass'), `${REPO.password}\n`, { mode: 0o600 });
+    writeFileSync(
+      configPath,
+      [
+        'agent: { id: e2e-agent, hostname: e2e-host }',
+        `restic: { binary: ${bin.path} }`,
+        'secrets: { backend: file }',
+        // A local source for tasks that name one (a plugin source needs a repository of its own in the file).
+        `repository: { url: ${repo}, password_file: ${join(dir, 'pass')} }`,
+        'plugins: { command: [ { name: ldap, command: [echo, ldif-data], stdin_filename: ldap.ldif } ] }',
+      ].join('\n'),
+    );
     // Enrollment through the core, as `restic-agent enroll` does.
     const enrolling = await createAgentCore({ configPath, dataDir, schedule: false });
     const et = await orch.admin.createEnrollmentToken({});
@@ -86,6 +97,15 @@ describe(`managed mode end to end: the real agent core and ${bin.label}`, () => 
     expect(s1[0]!.tags).toEqual(expect.arrayContaining(['plan:e2e', `task=${t1.task_id}`]));
     expect(s1[0]!.paths).toEqual([src]);
     expect(String((d1.attempts[0]!.status as { result: { restic: { snapshot_id: string } } }).result.restic.snapshot_id)).toBe(s1[0]!.id);
+    // 1b. A task may name a configured source instead of paths: here a plugin source, by its name.
+    const tSrc = await orch.admin.createTask(agentId!, 'backup', { source: 'ldap' }, repoSpec);
+    await settled({ orch }, tSrc.task_id, ['succeeded'], 60_000);
+    expect(await snapshots(repo, `task=${tSrc.task_id}`)).toEqual([
+      expect.objectContaining({ paths: ['/ldap.ldif'], tags: expect.arrayContaining(['plugin:command', 'source:ldap']) }),
+    ]);
+    const tNone = await orch.admin.createTask(agentId!, 'backup', { source: 'nope' }, repoSpec);
+    const dNone = await settled({ orch }, tNone.task_id, ['failed'], 60_000);
+    expect(JSON.stringify(dNone.attempts[0]!.status)).toContain('Unknown source');
     first.kill();
     await first.exited;
 

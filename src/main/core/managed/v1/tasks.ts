@@ -13,22 +13,26 @@ const str = z.string().max(4096);
 const strList = z.array(str.min(1)).max(10_000);
 const posInt = z.number().int().positive();
 
-const BackupParams = z.object({
-  paths: strList.min(1, 'a backup needs at least one path'),
-  exclude: strList.default([]),
-  tags: z
-    .array(
-      z
-        .string()
-        .min(1)
-        .max(256)
-        .refine((t) => !t.includes(','), 'tags must not contain ","'),
-    )
-    .max(100)
-    .default([]),
-  host: str.min(1).nullable().optional(),
-  limit_upload_kib: z.number().int().nonnegative().nullable().optional(),
-});
+const BackupParams = z
+  .object({
+    /** An extension of §6: a source this agent has configured (a path, or a plugin source's id or name) instead of paths. */
+    source: str.min(1).optional(),
+    paths: strList.default([]),
+    exclude: strList.default([]),
+    tags: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(256)
+          .refine((t) => !t.includes(','), 'tags must not contain ","'),
+      )
+      .max(100)
+      .default([]),
+    host: str.min(1).nullable().optional(),
+    limit_upload_kib: z.number().int().nonnegative().nullable().optional(),
+  })
+  .refine((b) => b.paths.length > 0 || b.source !== undefined, { message: 'a backup needs at least one path (or a configured source)', path: ['paths'] });
 const CheckParams = z.object({
   read_data_subset: z
     .string()
@@ -128,6 +132,7 @@ export function validateOffer(raw: unknown): OfferCheck {
       const taskTag = `task=${taskId}`;
       params = {
         type: 'backup',
+        source: r.data.source ?? null,
         paths: r.data.paths,
         exclude: r.data.exclude,
         tags: [...r.data.tags.filter((x) => x !== taskTag), taskTag],

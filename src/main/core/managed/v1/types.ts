@@ -19,6 +19,8 @@ export interface KeepPolicy {
 export type TaskParams =
   | {
       readonly type: 'backup';
+      /** A configured source to back up (its own paths, plugin, excludes and hooks) instead of `paths`. */
+      readonly source: string | null;
       readonly paths: ReadonlyArray<string>;
       readonly exclude: ReadonlyArray<string>;
       /** Includes the mandatory `task=<task_id>` tag. */
