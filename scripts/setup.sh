@@ -11,7 +11,7 @@ if command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     restic chromium libsecret-1-dev gnome-keyring libsecret-tools dbus xvfb xauth \
     pkg-config python3 make g++ ca-certificates \
-    postgresql mariadb-server docker.io busybox-static >/dev/null
+    postgresql mariadb-server docker.io busybox-static systemd >/dev/null
   $SUDO env SUITE=sid sh scripts/fetch-restic.sh
 fi
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1

@@ -4,6 +4,7 @@ import { registerConfig } from './commands/config.js';
 import { registerEnroll } from './commands/enroll.js';
 import { registerOneShots } from './commands/one-shots.js';
 import { registerRun } from './commands/run.js';
+import { registerService } from './commands/service.js';
 import { registerState } from './commands/state.js';
 import { registerVersion } from './commands/version.js';
 import { CliContext } from './context.js';
@@ -22,7 +23,8 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   const cli = new CliContext(program);
-  for (const register of [registerRun, registerOneShots, registerState, registerEnroll, registerConfig, registerVersion]) register(program, cli);
+  for (const register of [registerRun, registerOneShots, registerState, registerEnroll, registerConfig, registerService, registerVersion])
+    register(program, cli);
   try {
     await program.parseAsync(argv);
     return cli.exitCode;

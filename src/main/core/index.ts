@@ -13,3 +13,4 @@ export { formatHuman } from './log/logger.js';
 export { currentPlatformPaths } from './paths.js';
 export { detectResticVersion } from './restic/restic.js';
 export { humanAge } from './scheduler/staleness.js';
+export { planInstall, applyInstall, applyUninstall, serviceStatus, type InstallRequest, type ServicePlatform } from './service/install.js';
