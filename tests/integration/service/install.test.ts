@@ -77,7 +77,10 @@ describe('restic-agent install (staged with --root)', () => {
     expect(removed, removed.stderr).toMatchObject({ code: 0 });
     expect(removed.stdout).toMatch(/would run: systemctl disable --now restic-agent\.service/);
     expect(tree(root)).toEqual(before);
-    expect(await cli(config, 'service', 'status', '--root', root, '--platform', 'linux')).toMatchObject({ code: 1, stdout: expect.stringMatching(/not installed/) });
+    expect(await cli(config, 'service', 'status', '--root', root, '--platform', 'linux')).toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/not installed/),
+    });
   });
 
   it('systemd --user and --as-root variants verify too; a foreign unit is never overwritten', async () => {
@@ -107,7 +110,10 @@ describe('restic-agent install (staged with --root)', () => {
     const { root, config } = setup();
     const before = tree(root);
     const r = await cli(config, 'install', '--root', root, '--platform', 'darwin');
-    expect(r, r.stderr).toMatchObject({ code: 0, stdout: expect.stringMatching(/would run: launchctl bootstrap system \/Library\/LaunchDaemons\/dev\.restic-agent\.plist/) });
+    expect(r, r.stderr).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/would run: launchctl bootstrap system \/Library\/LaunchDaemons\/dev\.restic-agent\.plist/),
+    });
     const plist = join(root, 'Library/LaunchDaemons/dev.restic-agent.plist');
     const parsed = JSON.parse(
       execFileSync('python3', ['-c', 'import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1], "rb"))))', plist], { encoding: 'utf8' }),
@@ -138,7 +144,11 @@ describe('restic-agent install (staged with --root)', () => {
     const xml = JSON.parse(
       execFileSync(
         'python3',
-        ['-c', 'import json,sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); print(json.dumps({c.tag: (c.text or c.attrib) for c in r}))', join(dir, 'ResticAgent.xml')],
+        [
+          '-c',
+          'import json,sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); print(json.dumps({c.tag: (c.text or c.attrib) for c in r}))',
+          join(dir, 'ResticAgent.xml'),
+        ],
         { encoding: 'utf8' },
       ),
     ) as Record<string, unknown>;
@@ -150,7 +160,9 @@ describe('restic-agent install (staged with --root)', () => {
       stoptimeout: '90 sec',
       startmode: 'Automatic',
     });
-    expect((await cli(config, 'uninstall', '--root', root, '--platform', 'win32')).stdout).toMatch(/would run: .*ResticAgent\.exe stop\n.*would run: .*ResticAgent\.exe uninstall/);
+    expect((await cli(config, 'uninstall', '--root', root, '--platform', 'win32')).stdout).toMatch(
+      /would run: .*ResticAgent\.exe stop\n.*would run: .*ResticAgent\.exe uninstall/,
+    );
     expect(tree(root)).toEqual(before);
   });
 
@@ -162,7 +174,10 @@ describe('restic-agent install (staged with --root)', () => {
     expect(tree(root)).toEqual(before);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'backup: { sources: [ { pth: /etc } ] }\n');
-    expect(await cli(bad, 'install', '--root', root, '--platform', 'linux')).toMatchObject({ code: 78, stderr: expect.stringMatching(/pth.*did you mean "path"/) });
+    expect(await cli(bad, 'install', '--root', root, '--platform', 'linux')).toMatchObject({
+      code: 78,
+      stderr: expect.stringMatching(/pth.*did you mean "path"/),
+    });
     expect(await cli(join(dir, 'none.yaml'), 'install', '--platform', 'linux', '--user')).toMatchObject({
       stderr: expect.stringMatching(/does not exist: write the config first/),
     });
