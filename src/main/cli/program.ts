@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AGENT_VERSION, ConfigError } from '../core/index.js';
+import { ConfigError, versionLine } from '../core/index.js';
 import { registerConfig } from './commands/config.js';
 import { registerEnroll } from './commands/enroll.js';
 import { registerOneShots } from './commands/one-shots.js';
@@ -14,7 +14,7 @@ import { EXIT } from './exit-codes.js';
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('restic-agent')
     .description('Backup agent for restic: standalone schedules, or managed by an orchestrator.')
-    .version(AGENT_VERSION, '-V, --version', 'print the agent version')
+    .version(versionLine(), '-V, --version', 'print the agent version, commit and platform')
     .addOption(new Option('-c, --config <path>', 'config file').env('RESTIC_AGENT_CONFIG'))
     .option('--json', 'machine-readable output on stdout')
     .addOption(new Option('--log-format <format>', 'log lines on stderr').choices(['text', 'json']).default('text'))

@@ -4,7 +4,7 @@
  */
 export { createAgentCore } from './agent/create.js';
 export type { AgentCore, AgentCoreOptions, OneShot } from './agent/contract.js';
-export { AGENT_VERSION } from './agent/version.js';
+export { AGENT_COMMIT, AGENT_VERSION, versionLine } from './agent/version.js';
 export { checkPaths } from './config/check-paths.js';
 export { ConfigError, readConfigText, validateConfigText } from './config/load.js';
 export { parseDuration } from './config/units.js';
@@ -14,3 +14,4 @@ export { currentPlatformPaths } from './paths.js';
 export { detectResticVersion } from './restic/restic.js';
 export { humanAge } from './scheduler/staleness.js';
 export { planInstall, applyInstall, applyUninstall, serviceStatus, type InstallRequest, type ServicePlatform } from './service/install.js';
+export { useSqliteBinding } from './state/db.js';

@@ -25,6 +25,7 @@ interface ServiceOptions {
   dryRun?: boolean;
   platform?: string;
   purge?: boolean;
+  program?: string;
 }
 
 const PLATFORMS: ReadonlyArray<ServicePlatform> = ['linux', 'darwin', 'win32'];
@@ -36,7 +37,8 @@ export function registerService(program: Command, cli: CliContext): void {
       .option('--user', 'a per-user service (systemd --user, a LaunchAgent) instead of the system one')
       .option('--root <dir>', 'stage every file under DIR and call no service manager (packaging, tests)')
       .option('--dry-run', 'print what would be written and run')
-      .option('--platform <name>', 'linux, darwin or win32 (default: this one; with --root, stage another platform)');
+      .option('--platform <name>', 'linux, darwin or win32 (default: this one; with --root, stage another platform)')
+      .option('--program <path>', "the installed binary's path, when it is not this one (packaging)");
   common(program.command('install'))
     .description('install the agent as a service that starts at boot (or login, with --user) and start it')
     .option('--as-root', 'systemd: run as root instead of the dedicated restic-agent user (docker sources need it)')
@@ -113,7 +115,7 @@ async function request(cli: CliContext, o: ServiceOptions, checkConfig = true): 
     user: o.user ?? false,
     asRoot: o.asRoot ?? false,
     start: o.start ?? true,
-    program: programPath(),
+    program: o.program ? [o.program] : programPath(),
     configPath,
     homedir: homedir(),
     uid,

@@ -15,10 +15,20 @@ export interface Migration {
   readonly sql: string;
 }
 
+/**
+ * The SQLite addon, when it is not where better-sqlite3 looks (the single-file binary loads it from an asset);
+ * undefined: better-sqlite3 finds its own.
+ */
+let nativeBinding: object | undefined;
+
+export function useSqliteBinding(addon: object): void {
+  nativeBinding = addon;
+}
+
 /** Opens (creating if needed) the state database at `file` (`:memory:` for tests) and applies `migrations`. */
 export function openStateDb(file: string, migrations: ReadonlyArray<Migration>): StateDb {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const db = new Database(file);
+  const db = new Database(file, nativeBinding ? { nativeBinding: nativeBinding as never } : {});
   try {
     configure(db, migrations);
   } catch (e) {

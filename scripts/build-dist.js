@@ -1,0 +1,150 @@
+// `npm run dist`: single-file binaries (Node's single executable applications) and a Debian package, offline.
+// See docs/distribution.md for why this route, and what each target needs.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+const out = resolve(process.argv.find((a) => a.startsWith('--out='))?.slice(6) ?? 'dist');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const commit = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+})();
+const work = join(out, 'sea');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
+// 1. One CommonJS file: a single executable application runs one script and `require`s only built-ins.
+await build({
+  entryPoints: ['src/main/sea.ts'],
+  outfile: join(work, 'restic-agent.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // keytar: no keyring in a service (the 0600 file store is used); ssh2's optional native parts stay out.
+  external: ['electron', 'keytar', 'cpu-features', '*.node'],
+  define: { __AGENT_VERSION__: JSON.stringify(version), __AGENT_COMMIT__: JSON.stringify(commit), 'import.meta.url': '__import_meta_url' },
+  banner: { js: "const __import_meta_url = require('node:url').pathToFileURL(process.execPath).href;" },
+  logLevel: 'warning',
+});
+
+// 2. The blob: the script plus the native SQLite addon and the Windows service wrapper as assets.
+const targets = [
+  { name: 'linux-x64', platform: 'linux', arch: 'x64', exe: '' },
+  { name: 'linux-arm64', platform: 'linux', arch: 'arm64', exe: '' },
+  { name: 'win-x64', platform: 'win32', arch: 'x64', exe: '.exe' },
+  { name: 'darwin-arm64', platform: 'darwin', arch: 'arm64', exe: '' },
+  { name: 'darwin-x64', platform: 'darwin', arch: 'x64', exe: '' },
+];
+const built = [];
+for (const t of targets.filter((x) => !only || x.name === only)) {
+  const here = t.platform === process.platform && t.arch === process.arch;
+  // A Node binary and a better-sqlite3 addon for the target. This machine's own are at hand; other targets'
+  // need the npm registry's per-platform Node packages and better-sqlite3 prebuilds (fetched from GitHub, which is
+  // not reachable here), staged under vendor/dist/<target>/ (node, better_sqlite3.node).
+  const staged = join('vendor', 'dist', t.name);
+  const nodeBin = here ? process.execPath : join(staged, `node${t.exe}`);
+  const addon = here ? 'node_modules/better-sqlite3/build/Release/better_sqlite3.node' : join(staged, 'better_sqlite3.node');
+  if (!existsSync(nodeBin) || !existsSync(addon)) {
+    console.warn(`skipped ${t.name}: needs ${[nodeBin, addon].filter((f) => !existsSync(f)).join(' and ')} (see docs/distribution.md)`);
+    continue;
+  }
+  const seaConfig = join(work, `sea-${t.name}.json`);
+  const blob = join(work, `${t.name}.blob`);
+  writeFileSync(
+    seaConfig,
+    JSON.stringify({
+      main: join(work, 'restic-agent.cjs'),
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: false,
+      useSnapshot: false,
+      assets: { 'better_sqlite3.node': addon, 'winsw.exe': 'node_modules/node-windows/bin/winsw/winsw.exe' },
+    }),
+  );
+  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
+  const file = join(out, `restic-agent-${t.name}${t.exe}`);
+  copyFileSync(nodeBin, file);
+  chmodSync(file, 0o755);
+  execFileSync(
+    process.execPath,
+    [
+      'node_modules/postject/dist/cli.js',
+      file,
+      'NODE_SEA_BLOB',
+      blob,
+      '--sentinel-fuse',
+      'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+      ...(t.platform === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : []),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  built.push(file);
+  console.log(`built ${file} (${(statSync(file).size / 1048576).toFixed(1)} MiB)`);
+}
+
+// 3. A Debian package around the linux-x64 binary.
+const linux = built.find((f) => f.endsWith('linux-x64'));
+if (linux) built.push(buildDeb(linux));
+
+// 4. Checksums of everything built.
+const sums = built.map((f) => `${createHash('sha256').update(readFileSync(f)).digest('hex')}  ${f.slice(out.length + 1)}`);
+writeFileSync(join(out, 'SHA256SUMS'), `${sums.join('\n')}\n`);
+console.log(`wrote ${join(out, 'SHA256SUMS')}`);
+
+/** dpkg-deb over a staged tree: the binary, the systemd unit as `install --root` writes it, a conffile config. */
+function buildDeb(binary) {
+  const root = join(work, 'deb');
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(root, 'DEBIAN'), { recursive: true });
+  mkdirSync(join(root, 'usr/bin'), { recursive: true });
+  copyFileSync(binary, join(root, 'usr/bin/restic-agent'));
+  chmodSync(join(root, 'usr/bin/restic-agent'), 0o755);
+  mkdirSync(join(root, 'etc/restic-agent'), { recursive: true });
+  copyFileSync('packaging/debian/config.yaml', join(root, 'etc/restic-agent/config.yaml'));
+  // The unit the binary's own `install` would write for /usr/bin/restic-agent (without its manifest: dpkg owns it).
+  execFileSync(binary, ['--config', '/etc/restic-agent/config.yaml', 'install', '--root', root, '--platform', 'linux', '--program', '/usr/bin/restic-agent'], {
+    stdio: 'ignore',
+  });
+  rmSync(join(root, 'var'), { recursive: true, force: true });
+  mkdirSync(join(root, 'lib/systemd/system'), { recursive: true });
+  copyFileSync(join(root, 'etc/systemd/system/restic-agent.service'), join(root, 'lib/systemd/system/restic-agent.service'));
+  rmSync(join(root, 'etc/systemd'), { recursive: true, force: true });
+  const size = Math.ceil(statSync(binary).size / 1024);
+  writeFileSync(
+    join(root, 'DEBIAN/control'),
+    [
+      'Package: restic-agent',
+      `Version: ${version}`,
+      'Architecture: amd64',
+      'Maintainer: Restic Monitor Agent <noreply@restic-agent.invalid>',
+      `Installed-Size: ${size}`,
+      'Depends: restic, adduser',
+      'Section: admin',
+      'Priority: optional',
+      'Homepage: https://restic.net',
+      'Description: backup agent for restic (schedules, retention, orchestrator)',
+      ' Runs restic backups, checks and retention on a schedule or from a central',
+      ' orchestrator. Single binary; no Node.js needed.',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(root, 'DEBIAN/conffiles'), '/etc/restic-agent/config.yaml\n');
+  for (const script of ['postinst', 'prerm', 'postrm']) {
+    copyFileSync(join('packaging/debian', script), join(root, 'DEBIAN', script));
+    chmodSync(join(root, 'DEBIAN', script), 0o755);
+  }
+  const deb = join(out, `restic-agent_${version}_amd64.deb`);
+  execFileSync('dpkg-deb', ['--root-owner-group', '--build', root, deb], { stdio: ['ignore', 'ignore', 'inherit'] });
+  console.log(`built ${deb}`);
+  return deb;
+}
