@@ -71,12 +71,24 @@ export interface AgentEvents {
   readonly logs: ReadonlyArray<LogEntry>;
 }
 
-/** Restore request: a whole snapshot, or one path of it, into a target folder. */
+/**
+ * Restore request: a whole snapshot, or one path of it, into a target folder; or, for a plugin source's
+ * snapshot, its dump into a new database, a new Docker volume or a new file (`into`, then `target` is unused).
+ */
 export interface RestoreRequest {
   readonly repository: string;
   readonly snapshotId: string;
   readonly include: string | null;
   readonly target: string;
+  readonly into?: PluginRestoreTarget | null;
+}
+
+/** Where a plugin source's snapshot is restored: `source` is the source's id (`postgres:shop-db`). */
+export interface PluginRestoreTarget {
+  readonly source: string;
+  readonly kind: 'database' | 'volume' | 'file';
+  /** The new database's or volume's name, or the new file's path. */
+  readonly name: string;
 }
 
 /**

@@ -137,6 +137,24 @@ describe.skipIf(!restic19 || !existsSync('/usr/bin/chromium'))('desktop window a
     expect(readFileSync(join(target, source, 'notes', 'hello.txt'), 'utf8')).toBe('hello from the e2e test\n');
   }, 60_000);
 
+  it("restores a plugin source's dump from the Snapshots screen into a new file", async () => {
+    const { yaml } = await core.getConfig();
+    expect(await core.saveConfig(`${yaml}\nplugins: { command: [ { name: notes-dump, command: [echo, dumped-by-a-plugin] } ] }\n`)).toMatchObject({ ok: true });
+    const [backup] = await core.runNow({ kind: 'backup', source: 'notes-dump' });
+    expect(backup?.outcome).toBe('success');
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('row').filter({ hasText: 'source:notes-dump' }).getByRole('radio').check();
+    expect(await page.getByLabel('Restore into').inputValue()).toBe('file');
+    const file = join(dir, 'notes-dump.out');
+    await page.getByLabel('New file').fill(file);
+    await page.getByRole('button', { name: 'Restore', exact: true }).click();
+    await page.getByText(/Restore finished/).waitFor({ timeout: 30_000 });
+    expect(readFileSync(file, 'utf8')).toBe('dumped-by-a-plugin\n');
+    // A second restore to the same file is refused before it runs, and says why.
+    await page.getByRole('button', { name: 'Restore', exact: true }).click();
+    await page.getByText(/exists: a restore never overwrites a file/).waitFor({ timeout: 10_000 });
+  }, 60_000);
+
   it('shows the settings', async () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByLabel('Folder 1').waitFor();

@@ -126,7 +126,7 @@ describe('snapshots store', () => {
     expect(store.getState().error).toBe('Choose the folder to restore into.');
     api.restore.mockResolvedValueOnce({ runId: 'rr' });
     await store.getState().restore({ snapshotId: 'bbbbbbbb22', include: ' /a/x ', target: '/tmp/out' });
-    expect(api.restore).toHaveBeenCalledWith({ repository: 'default', snapshotId: 'bbbbbbbb22', include: '/a/x', target: '/tmp/out' });
+    expect(api.restore).toHaveBeenCalledWith({ repository: 'default', snapshotId: 'bbbbbbbb22', include: '/a/x', target: '/tmp/out', into: null });
     expect(store.getState().restoreRunId).toBe('rr');
     api.listSnapshots.mockRejectedValueOnce(new Error('wrong password'));
     await store.getState().load('default');

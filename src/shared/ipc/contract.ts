@@ -29,14 +29,20 @@ export const ARGUMENT_SCHEMAS = {
   getConfig: z.tuple([]),
   saveConfig: z.tuple([z.string().max(1_000_000, 'the config is larger than 1 MB')]),
   listSnapshots: z.tuple([nonEmpty('repository').nullable()]),
-  restore: z.tuple([
-    z.strictObject({
-      repository: nonEmpty('repository'),
-      snapshotId: z.string().regex(/^[0-9a-f]{8,64}$/, 'must be a snapshot id (8–64 hex digits)'),
-      include: nonEmpty('include').nullable(),
-      target: nonEmpty('the restore folder'),
-    }),
-  ]),
+  restore: z
+    .tuple([
+      z.strictObject({
+        repository: nonEmpty('repository'),
+        snapshotId: z.string().regex(/^[0-9a-f]{8,64}$/, 'must be a snapshot id (8–64 hex digits)'),
+        include: nonEmpty('include').nullable(),
+        target: z.string(),
+        into: z
+          .strictObject({ source: nonEmpty('source'), kind: z.enum(['database', 'volume', 'file']), name: nonEmpty('the new name') })
+          .nullable()
+          .optional(),
+      }),
+    ])
+    .refine(([r]) => r.into || r.target.trim() !== '', { message: 'give the restore folder', path: [0, 'target'] }),
   testRepository: z.tuple([repositorySetup]),
   generatePassword: z.tuple([]),
   setupStandalone: z.tuple([

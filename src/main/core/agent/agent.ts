@@ -22,6 +22,9 @@ import { RunHistory } from '../state/run-history.js';
 import type { EnrollRequest } from './enroll.js';
 import { EventHub } from './event-hub.js';
 import { SourceHealthMonitor } from './source-health.js';
+import { checkPluginRestore, restorePluginSource } from './plugin-restore.js';
+import { findSource } from '../plugins/source-id.js';
+import type { RestoreTarget } from '../plugins/types.js';
 import { createFreshnessWatchdog, FRESHNESS_INTERVAL_MS, logAlert, watchedSources } from './freshness.js';
 import type { StalenessWatchdog } from '../scheduler/staleness.js';
 import type { ManagedLink } from '../managed/start.js';
@@ -301,6 +304,15 @@ export class Agent implements AgentCore {
   async restore(r: RestoreRequest): Promise<{ runId: string }> {
     this.#repos.describe(r.repository);
     const runId = crypto.randomUUID();
+    if (r.into) {
+      const source = findSource(this.config.sources, r.into.source);
+      const target: RestoreTarget = r.into.kind === 'file' ? { kind: 'file', path: r.into.name } : { kind: r.into.kind, name: r.into.name };
+      checkPluginRestore(source, target); // refused now, to the caller, rather than as a failed run
+      void restorePluginSource(this.#deps(), source, { runId, snapshotId: r.snapshotId, item: null, target }).catch((e: Error) =>
+        this.logs.error(`restore of ${source.path}: ${e.message}`),
+      );
+      return { runId };
+    }
     void trackRun(
       this.#deps(),
       { runId, kind: 'restore', trigger: 'manual', repository: r.repository, source: r.include, policy: null, taskId: null },

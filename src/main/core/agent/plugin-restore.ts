@@ -16,6 +16,8 @@ import { trackRun, type TrackerDeps } from './run-tracker.js';
 
 /** `restic-agent restore <source> [--snapshot ID] [--db NAME] --to-database NAME | --to-volume NAME | --to FILE`. */
 export interface PluginRestore {
+  /** The run's id, when the caller needs it before the run ends (the desktop follows its progress). */
+  readonly runId?: string;
   readonly snapshotId: string | null;
   /** Which database or volume, of a source that backs up several (its `db:<name>` or `volume:<name>` tag). */
   readonly item: string | null;
@@ -28,12 +30,10 @@ export interface PluginRestore {
  * any other.
  */
 export async function restorePluginSource(deps: TrackerDeps, source: SourceConfig, r: PluginRestore): Promise<RunRecord> {
-  const plugin = source.plugin;
-  if (!plugin) throw new Error(`${source.path} is a folder: restore it with restic restore (or the desktop Snapshots screen)`);
-  if (r.target.kind === 'file' && existsSync(r.target.path)) throw new Error(`${r.target.path} exists: a restore never overwrites a file, give a new name`);
+  const plugin = checkPluginRestore(source, r.target);
   const { record } = await trackRun(
     deps,
-    { kind: 'restore', trigger: 'manual', repository: source.repository, source: source.path, policy: null, taskId: null },
+    { runId: r.runId, kind: 'restore', trigger: 'manual', repository: source.repository, source: source.path, policy: null, taskId: null },
     async (restic, ctl) => {
       const snap = await pickSnapshot(restic, source, r, deps.config.agent.hostname);
       const path = snap.paths[0] ?? '';
@@ -60,6 +60,14 @@ export async function restorePluginSource(deps: TrackerDeps, source: SourceConfi
     },
   );
   return record;
+}
+
+/** What refuses a restore before it is queued: a folder source, or a file target that exists. */
+export function checkPluginRestore(source: SourceConfig, target: RestoreTarget): NonNullable<SourceConfig['plugin']> {
+  const plugin = source.plugin;
+  if (!plugin) throw new Error(`${source.path} is a folder: restore it with restic restore (or the desktop Snapshots screen)`);
+  if (target.kind === 'file' && existsSync(target.path)) throw new Error(`${target.path} exists: a restore never overwrites a file, give a new name`);
+  return plugin;
 }
 
 /** The snapshot to restore: the one given, else this host's newest of the database asked for (or the only one). */

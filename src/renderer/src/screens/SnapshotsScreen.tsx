@@ -3,7 +3,21 @@ import { RunProgress } from '../components/ProgressBar.js';
 import { formatBytes, formatTime } from '../components/format.js';
 import { useApp, useStores } from '../stores/index.js';
 
-/** Snapshot list per repository; restore a whole snapshot or one path into a folder, with progress. */
+/** A plugin source's snapshot (its `plugin:<kind>` and `source:<name>` tags), and where it can be restored. */
+function pluginOf(tags: ReadonlyArray<string>): { source: string; kinds: ReadonlyArray<'database' | 'volume' | 'file'> } | null {
+  const kind = tags.find((t) => t.startsWith('plugin:'))?.slice(7);
+  const name = tags.find((t) => t.startsWith('source:'))?.slice(7);
+  if (!kind || !name) return null;
+  const into = kind === 'docker' ? (['volume'] as const) : ['postgres', 'mysql', 'mongodb'].includes(kind) ? (['database'] as const) : [];
+  return { source: `${kind}:${name}`, kinds: [...into, 'file'] };
+}
+
+const INTO_LABEL = { database: 'a new database', volume: 'a new Docker volume', file: 'a new file' } as const;
+
+/**
+ * Snapshot list per repository; restore a whole snapshot or one path into a folder, or a plugin source's dump into
+ * a new database, volume or file, with progress.
+ */
 export function SnapshotsScreen() {
   const status = useApp('status', (s) => s.status);
   const snapshots = useApp('snapshots', (s) => s.snapshots);
@@ -17,6 +31,8 @@ export function SnapshotsScreen() {
   const [selected, setSelected] = useState<string | null>(null);
   const [include, setInclude] = useState('');
   const [target, setTarget] = useState('');
+  const [intoKind, setIntoKind] = useState<'database' | 'volume' | 'file' | null>(null);
+  const [intoName, setIntoName] = useState('');
   const repo = repository ?? repositories[0] ?? null;
 
   useEffect(() => {
@@ -26,6 +42,8 @@ export function SnapshotsScreen() {
   const running = status?.running.find((r) => r.runId === restoreRunId);
   const finished = history.find((r) => r.id === restoreRunId && r.endedAt);
   const chosen = snapshots.find((s) => s.id === selected);
+  const plugin = chosen ? pluginOf(chosen.tags) : null;
+  const kind = plugin ? (intoKind && plugin.kinds.includes(intoKind) ? intoKind : plugin.kinds[0]) : null;
 
   return (
     <section aria-labelledby="snapshots-title">
@@ -97,7 +115,39 @@ export function SnapshotsScreen() {
           </tbody>
         </table>
       )}
-      {chosen && (
+      {chosen && plugin && kind && (
+        <form
+          className="panel"
+          aria-label="Restore"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void store.getState().restore({ snapshotId: chosen.id, include: null, target: '', into: { source: plugin.source, kind, name: intoName } });
+          }}
+        >
+          <h2>
+            Restore {plugin.source} from snapshot {chosen.shortId}
+          </h2>
+          <div className="field">
+            <label htmlFor="restore-into">Restore into</label>
+            <select id="restore-into" value={kind} onChange={(e) => setIntoKind(e.target.value as typeof kind)}>
+              {plugin.kinds.map((k) => (
+                <option key={k} value={k}>
+                  {INTO_LABEL[k]}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="restore-name">{kind === 'file' ? 'New file' : kind === 'volume' ? 'New volume name' : 'New database name'}</label>
+            <input id="restore-name" value={intoName} onChange={(e) => setIntoName(e.target.value)} required />
+            <p className="help">A restore never overwrites: the {kind === 'file' ? 'file' : kind} must not exist yet.</p>
+          </div>
+          <button type="submit" className="primary">
+            Restore
+          </button>
+        </form>
+      )}
+      {chosen && !plugin && (
         <form
           className="panel"
           aria-label="Restore"

@@ -1,5 +1,5 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { AgentApi, SnapshotInfo } from '../../../shared/agent-api.js';
+import type { AgentApi, PluginRestoreTarget, SnapshotInfo } from '../../../shared/agent-api.js';
 
 /** Snapshot list and restore requests. */
 export interface SnapshotsState {
@@ -10,7 +10,7 @@ export interface SnapshotsState {
   /** The restore started last (its progress arrives with the status). */
   readonly restoreRunId: string | null;
   load(repository: string | null): Promise<void>;
-  restore(request: { snapshotId: string; include: string | null; target: string }): Promise<void>;
+  restore(request: { snapshotId: string; include: string | null; target: string; into?: PluginRestoreTarget | null }): Promise<void>;
 }
 
 /** Creates the snapshots store for an injected API. */
@@ -32,12 +32,19 @@ export function createSnapshotsStore(api: AgentApi): StoreApi<SnapshotsState> {
         set({ loading: false });
       }
     },
-    restore: async ({ snapshotId, include, target }) => {
+    restore: async ({ snapshotId, include, target, into }) => {
       set({ error: null });
       const repository = get().repository ?? 'default';
-      if (target.trim() === '') return set({ error: 'Choose the folder to restore into.' });
+      if (into && into.name.trim() === '') return set({ error: `Give the new ${into.kind === 'file' ? 'file' : into.kind}'s name.` });
+      if (!into && target.trim() === '') return set({ error: 'Choose the folder to restore into.' });
       try {
-        const { runId } = await api.restore({ repository, snapshotId, include: include?.trim() ? include.trim() : null, target: target.trim() });
+        const { runId } = await api.restore({
+          repository,
+          snapshotId,
+          include: include?.trim() ? include.trim() : null,
+          target: target.trim(),
+          into: into ? { ...into, name: into.name.trim() } : null,
+        });
         set({ restoreRunId: runId });
       } catch (e) {
         set({ error: e instanceof Error ? e.message : String(e) });
