@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, posix, resolve, win32 } from 'node:path';
 import type { Command } from 'commander';
 import {
   applyInstall,
@@ -58,11 +58,13 @@ export function registerService(program: Command, cli: CliContext): void {
     .action(
       cli.act(async (o: ServiceOptions) => {
         const r = await request(cli, o, false);
-        applyUninstall(planInstall(r), {
+        const plan = planInstall(r);
+        applyUninstall(plan, {
           root: o.root ?? null,
           dryRun: o.dryRun ?? false,
           uid: r.uid,
-          purge: o.purge ? { dataDir: dataDirOf(r), configPath: r.configPath } : null,
+          // The install manifest lives in the service's data dir: purging that dir is purging the data.
+          purge: o.purge ? { dataDir: (r.platform === 'win32' ? win32 : posix).dirname(plan.manifest), configPath: r.configPath } : null,
           log: (l) => process.stdout.write(`${l}\n`),
         });
         return EXIT.ok;
@@ -83,12 +85,6 @@ export function registerService(program: Command, cli: CliContext): void {
         return s.installed ? EXIT.ok : EXIT.failed;
       }),
     );
-}
-
-function dataDirOf(r: InstallRequest): string {
-  if (r.platform === 'linux') return r.user ? resolve(r.homedir, '.local/share/restic-agent') : '/var/lib/restic-agent';
-  if (r.platform === 'darwin') return r.user ? resolve(r.homedir, 'Library/Application Support/restic-agent') : '/Library/Application Support/restic-agent';
-  return 'C:\\ProgramData\\restic-agent\\data';
 }
 
 /** The request from the options, with the config checked (install refuses a config that would not start). */
