@@ -13,6 +13,9 @@ export interface MariaDbServer {
   readonly password: string;
   /** Runs SQL as root (password through MYSQL_PWD in the test's own environment) and returns the rows. */
   sql(db: string | null, sql: string): Promise<string>;
+  /** SIGKILLs the server, as a crash would; start() brings it back on the same data. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -30,11 +33,23 @@ export async function startMariaDb(password = 'my-secret-Kp3;x"q'): Promise<Mari
   const user = asRoot ? ['--user=mysql'] : [];
   await run('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, ...user, '--auth-root-authentication-method=normal']);
   const socket = join(dir, 'sock');
-  const server = spawn('mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--socket=${socket}`, '--skip-networking', ...user, `--pid-file=${dir}/pid`], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  await waitFor('mariadbd to listen', () => existsSync(socket), 60_000, 100);
+  let exited: Promise<void> = Promise.resolve();
+  let server: ReturnType<typeof spawn> | null = null;
+  const start = async () => {
+    rmSync(socket, { force: true });
+    const child = spawn('mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--socket=${socket}`, '--skip-networking', ...user, `--pid-file=${dir}/pid`], {
+      stdio: 'ignore',
+    });
+    server = child;
+    exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await waitFor('mariadbd to listen', () => existsSync(socket), 60_000, 100);
+  };
+  const stop = async (signal: NodeJS.Signals) => {
+    server?.kill(signal);
+    await exited;
+    server = null;
+  };
+  await start();
   const client = (db: string | null, sql: string, pw: string | null) =>
     run('mariadb', ['--no-defaults', '-S', socket, '-uroot', '-N', '-B', '-e', sql, ...(db ? [db] : [])], {
       env: { ...process.env, ...(pw ? { MYSQL_PWD: pw } : {}) },
@@ -45,9 +60,10 @@ export async function startMariaDb(password = 'my-secret-Kp3;x"q'): Promise<Mari
     socket,
     password,
     sql: async (db, sql) => (await client(db, sql, password)).stdout.trim(),
+    kill: () => stop('SIGKILL'),
+    start,
     async dispose() {
-      server.kill('SIGTERM');
-      await exited;
+      await stop('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };

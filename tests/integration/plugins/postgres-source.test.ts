@@ -145,14 +145,19 @@ describe.skipIf(!havePostgres()).each(resticBins().map((b) => [b.label, b.path] 
     expect(denied, JSON.stringify(denied)).toMatchObject({ outcome: 'failed', snapshotId: null });
     expect(snapshots()).toBe(0);
 
-    const argv = sampleArgv([]);
     const running = core.runNow({ kind: 'backup', source: 'big' });
-    await waitFor('pg_dump to stream the big database', () => [...argv.commands].some((c) => c.includes('pg_dump') && c.includes('big')), 30_000, 5);
-    argv.stop();
+    // Stopped once pg_dump is copying the table, not merely started (restic 0.19 starts it from its own argv).
+    await waitFor(
+      'pg_dump to copy the big table',
+      async () => Number(await pg.sql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY public.blobs%'")) > 0,
+      30_000,
+      5,
+    );
     await pg.stop();
     const [killed] = await running;
     await pg.start();
     expect(killed, JSON.stringify(killed)).toMatchObject({ outcome: 'failed', snapshotId: null });
+    expect(killed?.message).toMatch(/pg_dump: (error|detail): .*(server closed the connection|terminating connection)/);
     expect(snapshots()).toBe(0);
   }, 180_000);
 });

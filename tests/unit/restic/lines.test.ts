@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyLine, cleanLine, HeadTail, LineSplitter } from '../../../src/main/core/restic/lines.js';
+import { classifyLine, cleanLine, HeadTail, LineSplitter, sayingWhy } from '../../../src/main/core/restic/lines.js';
 
 function split(chunks: Array<Buffer | string>, max?: number): { lines: string[]; overflow: string[] } {
   const lines: string[] = [];
@@ -72,5 +72,20 @@ describe('HeadTail', () => {
     const h = new HeadTail(1, 1, 5);
     h.push('abcdefghij');
     expect(h.text()).toBe('abcde…');
+  });
+});
+
+describe('sayingWhy', () => {
+  it('picks the last line naming an error over trailing detail', () => {
+    const pgDump = [
+      'pg_dump: error: Dumping the contents of table "blobs" failed: PQgetResult() failed.',
+      'pg_dump: detail: Error message from server: server closed the connection unexpectedly',
+      'pg_dump: detail: Command was: COPY public.blobs (id, data) TO stdout;',
+    ];
+    expect(sayingWhy(pgDump)).toBe('pg_dump: detail: Error message from server: server closed the connection unexpectedly');
+  });
+  it('falls back to the last non-empty line', () => {
+    expect(sayingWhy(['starting', 'no such database ', '  '])).toBe('no such database');
+    expect(sayingWhy([])).toBe('');
   });
 });

@@ -120,3 +120,12 @@ export class HeadTail {
     return all.slice(-n);
   }
 }
+
+/**
+ * The line of a failed program's output that says why: the last one naming an error (pg_dump ends with
+ * "detail: Command was: COPY …", after "detail: Error message from server: …"), else the last line.
+ */
+export function sayingWhy(lines: readonly string[]): string {
+  const said = lines.map((l) => l.trim()).filter(Boolean);
+  return (said.findLast((l) => /error|fatal|failed|denied/i.test(l)) ?? said.at(-1) ?? '').slice(0, 300);
+}

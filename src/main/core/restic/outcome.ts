@@ -1,3 +1,4 @@
+import { sayingWhy } from './lines.js';
 import type { RunOutcome } from '../../../shared/model/run.js';
 
 /** Why the agent stopped restic itself (null = it ended on its own). */
@@ -77,11 +78,11 @@ export function classify(info: ExitInfo): Classified {
   // Only when we did not stop restic ourselves: a cancel also ends the dump command ("signal: killed").
   const dumpFailed = stopReason ? null : /command failed: (?:exit status \d+|signal: \w+)/.exec(text);
   if (dumpFailed) {
-    // restic ≥ 0.17 passes the command's stderr on as `subprocess <name>: <line>`: its last line says why.
-    const said = [...stderr.matchAll(/^subprocess \S+: (.+)$/gm)].at(-1)?.[1]?.trim();
+    // restic ≥ 0.17 passes the command's stderr on as `subprocess <name>: <line>`: those lines say why.
+    const said = sayingWhy([...stderr.matchAll(/^subprocess \S+: (.+)$/gm)].map((m) => m[1] ?? ''));
     return {
       outcome: 'failed',
-      message: `The dump command failed (${dumpFailed[0]}${said ? `: ${said.slice(0, 300)}` : ''}); restic saved no snapshot (${tag})`,
+      message: `The dump command failed (${dumpFailed[0]}${said ? `: ${said}` : ''}); restic saved no snapshot (${tag})`,
     };
   }
 

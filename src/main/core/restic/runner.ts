@@ -6,7 +6,7 @@ import { redact } from '../log/redact.js';
 import { setLongTimeout, type TimerHandle } from '../time/timers.js';
 import { StringDecoder } from 'node:string_decoder';
 import { parseJsonEvent, type JsonEvent } from './backup-parser.js';
-import { classifyLine, HeadTail, LineSplitter } from './lines.js';
+import { classifyLine, HeadTail, LineSplitter, sayingWhy } from './lines.js';
 import type { StopReason } from './outcome.js';
 
 /** How to run one restic process. */
@@ -322,9 +322,9 @@ function spawnHelper(
       ? spawn(bin ?? '', argv, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] })
       : spawn(bin ?? '', argv, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   // Its last words say why it failed ("Authentication failed"): they go into the run's message.
-  let last = '';
+  const lastWords: string[] = [];
   const lines = new LineSplitter((line) => {
-    if (line.trim()) last = line.trim().slice(0, 300);
+    if (line.trim() && lastWords.push(line) > 8) lastWords.shift();
     onOutput(line);
   });
   p.stderr.on('data', (chunk: Buffer) => lines.push(chunk));
@@ -334,6 +334,7 @@ function spawnHelper(
     p.on('close', (code, signal) => {
       lines.end();
       const why = signal ? `killed by ${signal}` : `exit ${String(code)}`;
+      const last = sayingWhy(lastWords);
       resolve(code === 0 ? null : last ? `${why}: ${redact(last)}` : why);
     });
   });
