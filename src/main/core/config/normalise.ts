@@ -19,6 +19,8 @@ import { pluginSourceId } from '../plugins/source-id.js';
 import type { PluginInstanceBase } from '../plugins/types.js';
 import { formatDuration } from './units.js';
 import { checkOrchestratorUrl, OrchestratorConfigError } from '../managed/transport.js';
+import { feedBase } from '../update/feed.js';
+import type { UpdateConfig } from '../update/updater.js';
 import type { RawHooks } from './schema-parts.js';
 import type {
   AgentConfig,
@@ -157,6 +159,13 @@ export function crossCheck(raw: RawConfig): ConfigIssue[] {
     pluginNames.set(id, at);
     checkRefs(at, instance.policy ?? DEFAULT_POLICY, instance.repository);
   }
+  if (raw.update?.feed) {
+    try {
+      feedBase(raw.update.feed);
+    } catch (e) {
+      issues.push({ path: 'update.feed', message: (e as Error).message.replace(/^update\.feed: /, '') });
+    }
+  }
   if (raw.orchestrator) {
     try {
       checkOrchestratorUrl(raw.orchestrator.url, raw.orchestrator.insecure_loopback ?? false);
@@ -294,6 +303,23 @@ export function normalise(raw: RawConfig, ctx: NormaliseContext = currentNormali
     secrets: { backend: raw.secrets?.backend ?? 'auto', file: homeOrNull(raw.secrets?.file) },
     pause: { defaultMs: raw.pause?.default ?? 3_600_000 },
     orchestrator: orchestratorOf(raw, home),
+    update: updateOf(raw, home),
+  };
+}
+
+function updateOf(raw: RawConfig, home: (p: string) => string): UpdateConfig {
+  const u = raw.update ?? {};
+  const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+  const [from, to] = u.window?.split('-') ?? [];
+  return {
+    enabled: u.enabled ?? null,
+    channel: u.channel ?? 'stable',
+    feed: u.feed === undefined ? null : /^[a-z][a-z0-9+.-]*:\/\//i.test(u.feed) ? u.feed : home(u.feed),
+    window: from && to ? { from: minutes(from), to: minutes(to) } : null,
+    publicKeys: u.public_keys ?? [],
+    caFile: u.ca_file === undefined ? null : home(u.ca_file),
+    checkEveryMs: u.check_every ?? 6 * 3_600_000,
+    healthTimeoutMs: u.health_timeout ?? 120_000,
   };
 }
 

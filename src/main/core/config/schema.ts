@@ -240,6 +240,19 @@ export const configFileSchema = strict({
     insecure_loopback: z.boolean().optional(),
     token: text.optional(),
   }).optional(),
+  update: strict({
+    enabled: z.boolean().optional(),
+    channel: z.enum(['stable', 'beta']).optional(),
+    feed: text.optional(),
+    window: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'expected "HH:MM-HH:MM" in local time, such as "02:00-05:00"')
+      .optional(),
+    public_keys: z.array(z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/, 'expected ed25519:<base64 of the 32-byte public key>')).optional(),
+    ca_file: text.optional(),
+    check_every: duration.optional(),
+    health_timeout: duration.optional(),
+  }).optional(),
 });
 
 /** The file after schema validation: units parsed, defaults not yet applied. */

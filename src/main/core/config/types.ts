@@ -1,4 +1,5 @@
 import type { PluginSource } from '../plugins/types.js';
+import type { UpdateConfig } from '../update/updater.js';
 /**
  * The agent's configuration after validation and normalisation.
  *
@@ -17,6 +18,7 @@ export interface AgentConfig {
   readonly secrets: SecretsSection;
   readonly pause: PauseSection;
   readonly orchestrator: OrchestratorConfig | null;
+  readonly update: UpdateConfig;
 }
 
 export interface AgentSection {
