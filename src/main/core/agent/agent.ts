@@ -27,7 +27,9 @@ import { findSource } from '../plugins/source-id.js';
 import type { RestoreTarget } from '../plugins/types.js';
 import { createFreshnessWatchdog, FRESHNESS_INTERVAL_MS, logAlert, watchedSources } from './freshness.js';
 import type { StalenessWatchdog } from '../scheduler/staleness.js';
-import type { ManagedLink } from '../managed/start.js';
+import type { ManagedContext, ManagedLink } from '../managed/start.js';
+import { UpdateStateFile } from '../update/state.js';
+import { updateReport } from '../update/report.js';
 import { type InstanceLock } from './instance-lock.js';
 import { backupSource, jobRunner } from './job-runs.js';
 import { RepositoryRegistry } from './repositories.js';
@@ -144,7 +146,19 @@ export class Agent implements AgentCore {
     if (!this.config.orchestrator) return;
     // Loaded on demand: a standalone agent (and every one-shot CLI command) never loads the HTTP stack.
     const { startManaged } = await import('../managed/start.js');
-    this.#managed = await startManaged({
+    this.#managed = await startManaged(this.#managedContext()).catch((e: Error) => {
+      // E.g. `protocol: auto` with the orchestrator down at first start: try again with backoff, don't give up.
+      const retry = this.#managedRetry;
+      this.logs.error(`managed mode not started: ${e.message} (retrying in ${Math.round(retry.delayMs / 1000)} s)`);
+      if (!this.#stopped) retry.timer = setTimeout(() => void this.#startManaged(), retry.delayMs);
+      retry.delayMs = Math.min(retry.delayMs * 2, 5 * 60_000);
+      return null;
+    });
+    if (this.#managed) this.#managedRetry = { timer: null, delayMs: 5_000 };
+  }
+
+  #managedContext(): ManagedContext {
+    return {
       configPath: this.configPath,
       config: this.config,
       db: this.db,
@@ -156,15 +170,8 @@ export class Agent implements AgentCore {
       deps: () => this.#deps(),
       onChange: () => this.#events.statusChanged(),
       sourceHealth: () => this.#health.last(),
-    }).catch((e: Error) => {
-      // E.g. `protocol: auto` with the orchestrator down at first start: try again with backoff, don't give up.
-      const retry = this.#managedRetry;
-      this.logs.error(`managed mode not started: ${e.message} (retrying in ${Math.round(retry.delayMs / 1000)} s)`);
-      if (!this.#stopped) retry.timer = setTimeout(() => void this.#startManaged(), retry.delayMs);
-      retry.delayMs = Math.min(retry.delayMs * 2, 5 * 60_000);
-      return null;
-    });
-    if (this.#managed) this.#managedRetry = { timer: null, delayMs: 5_000 };
+      updateReport: () => updateReport(new UpdateStateFile(this.config.agent.dataDir).read()),
+    };
   }
 
   #deps(): TrackerDeps {
@@ -398,6 +405,32 @@ export class Agent implements AgentCore {
     if (source && !this.config.sources.some((s) => s.path === source)) {
       throw new Error(`Unknown source "${source}" (configured: ${this.config.sources.map((s) => s.path).join(', ') || 'none'})`);
     }
+  }
+
+  effectiveConfig(): AgentConfig {
+    return this.config;
+  }
+
+  async holdForUpdate(): Promise<void> {
+    this.#scheduler.hold(true);
+    this.#managed?.drain(true);
+    this.logs.info('update: waiting for running restic to finish; no new runs start');
+    await Promise.all([this.#scheduler.idle(), this.#running.idle()]);
+  }
+
+  releaseHold(): void {
+    this.#scheduler.hold(false);
+    this.#managed?.drain(false);
+  }
+
+  async copyStateTo(file: string): Promise<void> {
+    await this.db.backup(file);
+  }
+
+  async probeOrchestrator(): Promise<void> {
+    if (!this.config.orchestrator) return;
+    const { startManaged } = await import('../managed/start.js');
+    await startManaged({ ...this.#managedContext(), probeOnly: true });
   }
 
   async stop(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { AgentConfig } from '../config/types.js';
 import type { AgentApi, AgentEvents } from '../../../shared/agent-api.js';
 import type { LogEntry } from '../../../shared/model/log.js';
 import type { RunRecord } from '../../../shared/model/run.js';
@@ -32,6 +33,8 @@ export interface AgentCoreOptions {
   readonly clock?: Clock;
   /** Power, network-cost and disk-space answers for conditions; the platform's unless a test injects them. */
   readonly probes?: PlatformProbes;
+  /** Opens this state database instead of the data dir's (the update health check runs on a copy). */
+  readonly stateFile?: string;
 }
 
 /**
@@ -44,6 +47,8 @@ export interface AgentCore extends AgentApi {
   /** True when this start created the demo configuration (first run on built-in defaults). */
   readonly createdDemo: boolean;
   readonly configPath: string;
+  /** The configuration in effect (after a reload, the new one). */
+  effectiveConfig(): AgentConfig;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof AgentEvents>(event: K, listener: (payload: AgentEvents[K]) => void): () => void;
   /** One-shot operations for the CLI: run now (ignoring pause and conditions) and wait for the records. */
@@ -54,6 +59,13 @@ export interface AgentCore extends AgentApi {
   wake(): void;
   /** Stops schedules, cancels running restic cleanly (lock released) and closes the state DB. */
   stop(): Promise<void>;
+  /** Before an update: no new runs, managed mode drains; resolves once nothing runs. `release` undoes it. */
+  holdForUpdate(): Promise<void>;
+  releaseHold(): void;
+  /** A consistent copy of the state database (the update health check migrates the copy). */
+  copyStateTo(file: string): Promise<void>;
+  /** In managed mode, one heartbeat to the orchestrator (the update health check); throws why it failed. */
+  probeOrchestrator(): Promise<void>;
 }
 
 /** What `runNow` can do; `null` = every source / repository. */

@@ -64,8 +64,8 @@ export async function createAgentCore(opts: AgentCoreOptions): Promise<AgentCore
   let state: ReturnType<typeof openStateDbRecovering>;
   try {
     // Only the owner of the data dir may move a damaged database aside: the file may be a running daemon's.
-    state = openStateDbRecovering(join(config.agent.dataDir, 'state.db'), [...stateMigrations, ...orchestratorMigrations, ...rmMigrations], {
-      recover: (opts.recoverCorruptState ?? true) && lock.primary,
+    state = openStateDbRecovering(opts.stateFile ?? join(config.agent.dataDir, 'state.db'), [...stateMigrations, ...orchestratorMigrations, ...rmMigrations], {
+      recover: (opts.recoverCorruptState ?? true) && lock.primary && !opts.stateFile,
     });
   } catch (e) {
     lock.release();

@@ -19,12 +19,15 @@ import { z } from 'zod';
 import { readFile } from 'node:fs/promises';
 import type { TrackerDeps } from '../agent/run-tracker.js';
 import { restMonitorExecutor, v1Executor } from './task-executor.js';
+import type { UpdateReport } from '../update/report.js';
 
 /** The connection to an orchestrator, whichever dialect it speaks. */
 export interface ManagedLink {
   readonly dialect: Dialect;
   status(): NonNullable<AgentStatus['orchestrator']>;
   stop(): Promise<void>;
+  /** Draining (true): no new tasks are claimed; running ones finish. False resumes claiming. */
+  drain(on: boolean): void;
 }
 
 /** What managed mode needs from the agent core. */
@@ -41,6 +44,10 @@ export interface ManagedContext {
   readonly onChange: () => void;
   /** The plugin sources' last health checks, reported in the v1 heartbeat's `sources`. */
   readonly sourceHealth?: () => ReadonlyMap<string, SourceHealth>;
+  /** The last update check and attempt, reported in the v1 heartbeat's `update`. */
+  readonly updateReport?: () => UpdateReport | null;
+  /** Only prove the connection with one heartbeat (the update health check): no loops, no tasks; returns null. */
+  readonly probeOnly?: boolean;
 }
 
 const dialectSchema = z.enum(['v1', 'restic-monitor']);
@@ -69,7 +76,12 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
       executor: v1Executor(ctx.deps),
       agentVersion: ctx.agentVersion,
       resticVersion: ctx.resticVersion,
-      heartbeatFacts: async () => ({ ...(await defaultHeartbeatFacts(mounts)), sources: heartbeatSources(ctx.sourceHealth?.()) }),
+      heartbeatFacts: async () => ({
+        ...(await defaultHeartbeatFacts(mounts)),
+        sources: heartbeatSources(ctx.sourceHealth?.()),
+        agent_version: ctx.agentVersion,
+        update: ctx.updateReport?.() ?? null,
+      }),
       log: ctx.logs,
       onAuthenticated: proven,
       onState: (s) => {
@@ -77,11 +89,13 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
         ctx.onChange();
       },
     });
+    if (ctx.probeOnly) return agent.probe().then(() => null);
     await startOrForget(ctx, o, remembered, () => agent.start());
     return {
       dialect,
       status: () => ({ url: o.url, connected: !agent.status().offline, lastContactAt }),
       stop: () => agent.stop(),
+      drain: (on) => agent.drain(on),
     };
   }
   const agent = new RmAgent({
@@ -103,9 +117,11 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
     diskPaths: mounts,
     onAuthenticated: proven,
   });
+  if (ctx.probeOnly) return agent.probe().then(() => null);
   await startOrForget(ctx, o, remembered, () => agent.start());
   return {
     dialect,
+    drain: (on) => agent.drain(on),
     status: () => {
       const s = agent.status();
       if (s.connected) lastContactAt = new Date().toISOString();

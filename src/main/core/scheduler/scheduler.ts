@@ -69,6 +69,7 @@ export class Scheduler {
   #timer: TimerHandle | null = null;
   #armedAt: ClockMark | null = null;
   #started = false;
+  #held = false;
   #stopped = false;
 
   constructor(options: SchedulerOptions) {
@@ -117,6 +118,13 @@ export class Scheduler {
     this.#timer = null;
     for (const a of this.#active.values()) a.controller.abort();
     await this.idle();
+  }
+
+  /** Holds (true) or lets go (false): while held no job starts; what came due runs after the hold, as a catch-up. */
+  hold(on: boolean): void {
+    if (this.#held === on) return;
+    this.#held = on;
+    if (!on) this.#tick(false);
   }
 
   /** Resolves when no job is running or being checked. */
@@ -284,7 +292,7 @@ export class Scheduler {
 
   /** Looks at every plan: starts what is due, turns what was missed into one catch-up, re-arms. */
   #tick(woke: boolean): void {
-    if (this.#stopped || !this.#started) return;
+    if (this.#stopped || !this.#started || this.#held) return;
     const now = this.#clock.now();
     if (woke) this.#log.info('wake from sleep detected; re-planning');
     const paused = this.#store.pausedUntil();
@@ -365,7 +373,7 @@ export class Scheduler {
           if (!relaxed) return this.#block(def, p, result.reasons, now);
         }
       }
-      if (!mine() || this.#stopped || this.#store.pausedUntil() !== null) return;
+      if (!mine() || this.#stopped || this.#held || this.#store.pausedUntil() !== null) return;
       this.#active.delete(def.key);
       this.#launch(def, this.#newJob(def, p.trigger, p.attempt, relaxed));
     };

@@ -72,6 +72,7 @@ export class RmAgent {
   readonly #mainWake = new Wakeable();
   readonly #outWake = new Wakeable();
   #stopped = true;
+  #draining = false;
   #loops: Promise<void>[] = [];
   #pollEveryMs: number;
   #running: { taskId: string; type: string; progress: Progress | null; abort: AbortController } | null = null;
@@ -132,24 +133,45 @@ export class RmAgent {
 
   // ---- heartbeat ----------------------------------------------------------------------------------------
 
+  /** Draining: no new tasks are polled or started; the running one goes on. */
+  drain(on: boolean): void {
+    this.#draining = on;
+    if (!on) this.#mainWake.wake();
+  }
+
+  /** Registers if needed and sends one heartbeat, nothing else (the update health check). Throws why it failed. */
+  async probe(): Promise<void> {
+    try {
+      const id = await this.#conn.ensureAgentId();
+      if (!id) throw new Error(`cannot register with the orchestrator: ${this.#conn.lastError ?? 'no answer'}`);
+      await this.api.heartbeat(id, await this.#heartbeatBody());
+    } finally {
+      await this.api.close().catch(() => undefined);
+    }
+  }
+
+  async #heartbeatBody(): Promise<Parameters<RmApiClient['heartbeat']>[1]> {
+    const running = this.#running?.type === 'backup';
+    return {
+      version: this.opts.agentVersion.slice(0, 50),
+      os: platform().slice(0, 50),
+      uptimeSeconds: Math.floor((Date.now() - UPTIME_START) / 1000),
+      disks: (await diskUsage(this.opts.diskPaths ?? [])).map((d) => ({
+        mountPath: d.path.slice(0, 255),
+        freeBytes: d.freeBytes,
+        totalBytes: d.totalBytes,
+      })),
+      lastBackupStatus: running ? 'running' : (this.store.lastBackupResult() ?? 'none'),
+    };
+  }
+
   async #heartbeatLoop(): Promise<void> {
     const every = heartbeatIntervalMs(this.opts.heartbeatIntervalMs);
     while (!this.#stopped) {
       const id = await this.#conn.ensureAgentId();
       if (!id || this.#stopped) break;
       try {
-        const running = this.#running?.type === 'backup';
-        const res = await this.api.heartbeat(id, {
-          version: this.opts.agentVersion.slice(0, 50),
-          os: platform().slice(0, 50),
-          uptimeSeconds: Math.floor((Date.now() - UPTIME_START) / 1000),
-          disks: (await diskUsage(this.opts.diskPaths ?? [])).map((d) => ({
-            mountPath: d.path.slice(0, 255),
-            freeBytes: d.freeBytes,
-            totalBytes: d.totalBytes,
-          })),
-          lastBackupStatus: running ? 'running' : (this.store.lastBackupResult() ?? 'none'),
-        });
+        const res = await this.api.heartbeat(id, await this.#heartbeatBody());
         this.#conn.ok();
         if (this.opts.pollIntervalMs === undefined && res.nextTaskCheckAfterSeconds) {
           const next = Math.min(300, Math.max(1, res.nextTaskCheckAfterSeconds)) * 1000;
@@ -176,6 +198,10 @@ export class RmAgent {
     let failures = 0;
     while (!this.#stopped) {
       const now = Date.now();
+      if (this.#draining) {
+        await this.#mainWake.wait(60_000);
+        continue;
+      }
       const due = this.store.claimed().find((r) => (r.notBefore ?? 0) <= now);
       if (due) {
         await this.#runClaimed(due);

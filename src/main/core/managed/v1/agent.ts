@@ -100,6 +100,26 @@ export class ManagedAgent {
     );
   }
 
+  /** Draining: no new claims (the heartbeat says `draining`); running tasks go on. False claims again. */
+  drain(on: boolean): void {
+    const s = this.#s;
+    s.draining = on;
+    if (on) s.pollAbort?.abort();
+    s.hbKick?.();
+  }
+
+  /** One heartbeat with the stored token, nothing else (the update health check). Throws why it failed. */
+  async probe(): Promise<void> {
+    const s = this.#s;
+    await s.slots.load();
+    if (!s.slots.current && !s.slots.next) throw new Error('managed mode: no agent token in the secret store');
+    try {
+      if (!(await beat(s, this.#auth, AbortSignal.timeout(30_000)))) throw new Error(`the heartbeat failed: ${s.message ?? 'no 2xx answer from the orchestrator'}`);
+    } finally {
+      await s.client.close();
+    }
+  }
+
   /** Graceful stop (spec §8.3): drain, wait for tasks up to `graceMs`, flush ≤ 10 s, final heartbeat. */
   async stop(opts: { graceMs?: number; flushMs?: number } = {}): Promise<void> {
     const s = this.#s;

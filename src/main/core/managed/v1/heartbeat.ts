@@ -45,7 +45,9 @@ export function buildHeartbeat(s: HeartbeatState, facts: HeartbeatFacts, now = n
     clock: { ntp_synced: facts.ntp_synced, monotonic_wall_drift_ms: Math.round(s.clockDriftMs) },
     restic_version: facts.restic_version,
     key_store: { backend: s.keyStoreBackend },
+    ...(facts.agent_version ? { agent_version: facts.agent_version } : {}),
     ...(facts.sources?.length ? { sources: facts.sources } : {}),
+    ...(facts.update ? { update: facts.update } : {}),
     ...(s.final ? { final: true } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import type { UpdateReport } from '../../update/report.js';
 import type { TaskExecutorOf } from '../types.js';
 
 /** Task types the agent understands (protocol v1 §5.4). */
@@ -128,6 +129,10 @@ export interface HeartbeatFacts {
   readonly ntp_synced: boolean | null;
   /** Plugin sources' last health checks (an extension of §5.3). */
   readonly sources?: ReadonlyArray<{ readonly id: string; readonly healthy: boolean; readonly health: string; readonly checked_at: string }>;
+  /** The running agent's version (an extension of §5.3: the server then sees an update take effect). */
+  readonly agent_version?: string;
+  /** The last update check and attempt (an extension of §5.3). */
+  readonly update?: UpdateReport | null;
 }
 
 /** Supplies heartbeat facts; called before every beat. */
