@@ -4,11 +4,18 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { signedManifest } from './feed-sign.js';
 import { build } from 'esbuild';
 
 const out = resolve(process.argv.find((a) => a.startsWith('--out='))?.slice(6) ?? 'dist');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
-const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+// --version= builds another version number (the auto-update tests build an A and a B); --no-deb skips the package.
+const version = process.argv.find((a) => a.startsWith('--version='))?.slice(10) ?? JSON.parse(readFileSync('package.json', 'utf8')).version;
+const withDeb = !process.argv.includes('--no-deb');
+// The release public keys the binaries trust (ed25519:<base64>, comma-separated) and the key that signs the feed.
+const releaseKeys = process.env.RMA_RELEASE_PUBLIC_KEYS ?? '';
+const signingKey = process.env.RMA_SIGNING_KEY ?? '';
+const channel = process.env.RMA_CHANNEL ?? 'stable';
 const commit = (() => {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -32,7 +39,12 @@ await build({
   minifySyntax: true,
   // keytar: no keyring in a service (the 0600 file store is used); ssh2's optional native parts stay out.
   external: ['electron', 'keytar', 'cpu-features', '*.node'],
-  define: { __AGENT_VERSION__: JSON.stringify(version), __AGENT_COMMIT__: JSON.stringify(commit), 'import.meta.url': '__import_meta_url' },
+  define: {
+    __AGENT_VERSION__: JSON.stringify(version),
+    __AGENT_COMMIT__: JSON.stringify(commit),
+    __RELEASE_KEYS__: JSON.stringify(releaseKeys),
+    'import.meta.url': '__import_meta_url',
+  },
   banner: { js: "const __import_meta_url = require('node:url').pathToFileURL(process.execPath).href;" },
   logLevel: 'warning',
 });
@@ -94,9 +106,23 @@ for (const t of targets.filter((x) => !only || x.name === only)) {
 
 // 3. A Debian package around the linux-x64 binary.
 const linux = built.find((f) => f.endsWith('linux-x64'));
-if (linux) built.push(buildDeb(linux));
+if (linux && withDeb) built.push(buildDeb(linux));
 
-// 4. Checksums of everything built.
+// 4. The signed update feed, when a signing key is given: <channel>.json lists the binaries, .sig signs it.
+if (signingKey) {
+  const binaries = built.filter((f) => !f.endsWith('.deb'));
+  const manifest = signedManifest(
+    signingKey,
+    channel,
+    version,
+    binaries.map((f) => ({ target: f.slice(out.length + 1).replace(/^restic-agent-|\.exe$/g, ''), file: f })),
+  );
+  writeFileSync(join(out, `${channel}.json`), manifest.json);
+  writeFileSync(join(out, `${channel}.json.sig`), manifest.sig);
+  console.log(`wrote the signed feed ${join(out, `${channel}.json`)} (key ${manifest.keyId})`);
+}
+
+// 5. Checksums of everything built.
 const sums = built.map((f) => `${createHash('sha256').update(readFileSync(f)).digest('hex')}  ${f.slice(out.length + 1)}`);
 writeFileSync(join(out, 'SHA256SUMS'), `${sums.join('\n')}\n`);
 console.log(`wrote ${join(out, 'SHA256SUMS')}`);

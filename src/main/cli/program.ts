@@ -6,6 +6,7 @@ import { registerOneShots } from './commands/one-shots.js';
 import { registerRun } from './commands/run.js';
 import { registerService } from './commands/service.js';
 import { registerState } from './commands/state.js';
+import { registerUpdate } from './commands/update.js';
 import { registerVersion } from './commands/version.js';
 import { CliContext } from './context.js';
 import { EXIT } from './exit-codes.js';
@@ -23,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   const cli = new CliContext(program);
-  for (const register of [registerRun, registerOneShots, registerState, registerEnroll, registerConfig, registerService, registerVersion])
+  for (const register of [registerRun, registerOneShots, registerState, registerEnroll, registerConfig, registerService, registerUpdate, registerVersion])
     register(program, cli);
   try {
     await program.parseAsync(argv);

@@ -15,3 +15,4 @@ export { detectResticVersion } from './restic/restic.js';
 export { humanAge } from './scheduler/staleness.js';
 export { planInstall, applyInstall, applyUninstall, serviceStatus, type InstallRequest, type ServicePlatform } from './service/install.js';
 export { useSqliteBinding } from './state/db.js';
+export { confirmStart, inWindow, UpdateRefused, updaterFor, UpdateStateFile, type Prepared, type UpdateState } from './update/index.js';

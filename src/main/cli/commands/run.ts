@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { EXIT } from '../exit-codes.js';
+import { startUpdateLoop } from '../update-loop.js';
 import type { CliContext } from '../context.js';
 
 /** `run`: the daemon — schedules, retention, checks, managed mode — until SIGINT/SIGTERM. */
@@ -19,6 +20,7 @@ export function registerRun(program: Command, cli: CliContext): void {
           );
           await agent.backupNow(null);
         }
+        const stopUpdates = await startUpdateLoop(agent);
         const keepAlive = setInterval(() => {}, 2 ** 30);
         await new Promise<void>((resolve) => {
           const stop = (sig: NodeJS.Signals): void => {
@@ -30,6 +32,7 @@ export function registerRun(program: Command, cli: CliContext): void {
           process.once('SIGTERM', stop);
         });
         clearInterval(keepAlive);
+        stopUpdates();
         return EXIT.ok;
       }),
     );

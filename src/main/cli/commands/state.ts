@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError, parseDuration } from '../../core/index.js';
+import { ConfigError, parseDuration, UpdateStateFile, type UpdateState } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatSnapshots, formatStatus } from '../format.js';
@@ -23,8 +23,10 @@ export function registerState(program: Command, cli: CliContext): void {
     .description('show state, last and next runs, pause, restic version and secret backend')
     .action(
       cli.act(async () => {
-        const status = await cli.withAgent((a) => a.getStatus());
-        cli.output(status, () => formatStatus(status));
+        const [status, update] = await cli.withAgent(
+          async (a) => [await a.getStatus(), new UpdateStateFile(a.effectiveConfig().agent.dataDir).read()] as const,
+        );
+        cli.output({ ...status, update }, () => formatStatus(status) + formatUpdate(update));
         return status.lastError ? EXIT.failed : EXIT.ok;
       }),
     );
@@ -59,4 +61,14 @@ export function registerState(program: Command, cli: CliContext): void {
         return EXIT.ok;
       }),
     );
+}
+
+/** The last update check and attempt, for `status` (nothing when updates were never checked). */
+function formatUpdate(u: UpdateState): string {
+  const lines = [
+    ...(u.lastCheck ? [`update check: ${u.lastCheck.at} ${u.lastCheck.result}: ${u.lastCheck.message}`] : []),
+    ...(u.lastUpdate ? [`last update:  ${u.lastUpdate.at} ${u.lastUpdate.from} → ${u.lastUpdate.to} ${u.lastUpdate.result}: ${u.lastUpdate.message}`] : []),
+    ...(u.failedVersions.length ? [`not retried:  ${u.failedVersions.join(', ')} (failed their health check)`] : []),
+  ];
+  return lines.length ? `\n${lines.join('\n')}` : '';
 }

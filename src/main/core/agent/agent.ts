@@ -407,6 +407,10 @@ export class Agent implements AgentCore {
     }
   }
 
+  dataDirOwner(): number | null {
+    return this.lock.primary ? null : this.lock.ownerPid;
+  }
+
   effectiveConfig(): AgentConfig {
     return this.config;
   }

@@ -47,6 +47,8 @@ export interface AgentCore extends AgentApi {
   /** True when this start created the demo configuration (first run on built-in defaults). */
   readonly createdDemo: boolean;
   readonly configPath: string;
+  /** The pid of another agent process that owns the data dir (a daemon), or null when this one owns it. */
+  dataDirOwner(): number | null;
   /** The configuration in effect (after a reload, the new one). */
   effectiveConfig(): AgentConfig;
   /** Subscribes to an event; returns the unsubscribe function. */

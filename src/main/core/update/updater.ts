@@ -54,7 +54,9 @@ export class Updater {
         lastCheck: {
           at: new Date().toISOString(),
           result: found ? 'available' : 'up-to-date',
-          message: found ? `${found.version} is available (running ${this.o.currentVersion})` : `${this.o.currentVersion} is the newest on ${this.o.config.channel}`,
+          message: found
+            ? `${found.version} is available (running ${this.o.currentVersion})`
+            : `${this.o.currentVersion} is the newest on ${this.o.config.channel}`,
           latest: found?.version ?? this.o.currentVersion,
         },
       });

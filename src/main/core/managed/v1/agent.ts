@@ -114,7 +114,8 @@ export class ManagedAgent {
     await s.slots.load();
     if (!s.slots.current && !s.slots.next) throw new Error('managed mode: no agent token in the secret store');
     try {
-      if (!(await beat(s, this.#auth, AbortSignal.timeout(30_000)))) throw new Error(`the heartbeat failed: ${s.message ?? 'no 2xx answer from the orchestrator'}`);
+      if (!(await beat(s, this.#auth, AbortSignal.timeout(30_000))))
+        throw new Error(`the heartbeat failed: ${s.message ?? 'no 2xx answer from the orchestrator'}`);
     } finally {
       await s.client.close();
     }
