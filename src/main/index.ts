@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /**
  * Composition root of the desktop app: the only place real Electron objects are created and wired together.
  *
@@ -21,6 +22,7 @@ import { Notifier } from './platform/notifier.js';
 import { wakeOnPowerEvents } from './platform/power-events.js';
 import type { TrayMenuItem } from './tray/tray-menu-template.js';
 import { trayIconFile, TrayService } from './tray/tray-service.js';
+import { DesktopUpdater } from './desktop-updater.js';
 import { createMainWindow } from './windows/main-window.js';
 import { guardNavigation, hardenSession } from './windows/security.js';
 
@@ -85,7 +87,19 @@ async function start(): Promise<void> {
     (channel, reason) => agent.logs.warn(`Refused IPC call on ${channel}: ${reason}`),
   );
 
+  // electron-updater against the feed in electron-builder.yml's `publish`: only in an installed app built with one
+  // (electron-builder then writes resources/app-update.yml).
+  const updates =
+    app.isPackaged && process.resourcesPath && existsSync(join(process.resourcesPath, 'app-update.yml'))
+      ? new DesktopUpdater({
+          updater: (await import('electron-updater')).default.autoUpdater,
+          isBusy: () => last.running.length > 0,
+          onChange: () => tray.render(),
+          log: agent.logs,
+        })
+      : null;
   const tray = new TrayService({
+    update: () => updates?.state() ?? null,
     createTray: (image) => new Tray(image as Electron.NativeImage),
     buildMenu: (template) => Menu.buildFromTemplate(template.map(toElectronItem)),
     loadImage: (path) => nativeImage.createFromPath(path),
@@ -97,6 +111,7 @@ async function start(): Promise<void> {
       resume: () => void agent.resume().catch(logError),
       checkNow: () => void agent.checkNow(null).catch(logError),
       openWindow,
+      restartToUpdate: () => updates?.restartToUpdate(),
       quit: () => app.quit(),
     },
   });
@@ -108,7 +123,11 @@ async function start(): Promise<void> {
   );
   let last: AgentStatus = await agent.getStatus();
   tray.setStatus(last);
-  agent.on('status', (status) => tray.setStatus((last = status)));
+  agent.on('status', (status) => {
+    tray.setStatus((last = status));
+    updates?.statusChanged();
+  });
+  updates?.start(6 * 3_600_000);
   agent.on('run-progress', (p) => tray.setStatus((last = withRunProgress(last, p))));
   agent.on('run-finished', (run) => notifier.runFinished(run));
   agent.on('alert', (a) => notifier.alert(a));

@@ -10,7 +10,15 @@ export interface TrayActions {
   resume(): void;
   checkNow(): void;
   openWindow(): void;
+  /** Restart into a downloaded update (deferred while a backup runs). */
+  restartToUpdate?(): void;
   quit(): void;
+}
+
+/** A downloaded app update, as the tray shows it. */
+export interface TrayUpdate {
+  readonly ready: string | null;
+  readonly waitingForBackup: boolean;
 }
 
 /** The subset of Electron's `MenuItemConstructorOptions` the tray uses (plain data, easy to assert on). */
@@ -31,7 +39,7 @@ const SEPARATOR: TrayMenuItem = { type: 'separator' };
  * Status line; Back up now (a submenu per source when there are several); Cancel while running; Pause 1 h /
  * until tomorrow, or Resume while paused; Check now; Open window; Quit.
  */
-export function trayMenuTemplate(status: AgentStatus, actions: TrayActions, now: Date): TrayMenuItem[] {
+export function trayMenuTemplate(status: AgentStatus, actions: TrayActions, now: Date, update: TrayUpdate | null = null): TrayMenuItem[] {
   const items: TrayMenuItem[] = [{ id: 'status', label: statusLine(status, now), enabled: false }, SEPARATOR];
   if (status.state === 'needs-setup') {
     items.push({ id: 'setup', label: 'Set up backups…', click: () => actions.openWindow() }, SEPARATOR);
@@ -66,6 +74,13 @@ export function trayMenuTemplate(status: AgentStatus, actions: TrayActions, now:
     );
   }
   items.push(SEPARATOR, { id: 'open', label: 'Open Restic Monitor Agent', click: () => actions.openWindow() });
+  if (update?.ready) {
+    items.push(
+      update.waitingForBackup
+        ? { id: 'restart-to-update', label: `Restarts to update to ${update.ready} after the backup`, enabled: false }
+        : { id: 'restart-to-update', label: `Restart to update to ${update.ready}`, click: () => actions.restartToUpdate?.() },
+    );
+  }
   items.push({ id: 'quit', label: 'Quit', click: () => actions.quit() });
   return items;
 }

@@ -1,5 +1,5 @@
 import type { AgentState, AgentStatus } from '../../shared/model/status.js';
-import { iconState, trayMenuTemplate, trayTooltip, type TrayActions, type TrayMenuItem } from './tray-menu-template.js';
+import { iconState, trayMenuTemplate, trayTooltip, type TrayActions, type TrayMenuItem, type TrayUpdate } from './tray-menu-template.js';
 
 /** The part of Electron's `Tray` the service uses. */
 export interface TrayLike {
@@ -20,6 +20,8 @@ export interface TrayServiceDeps {
   readonly iconPath: (state: AgentState) => string;
   readonly actions: TrayActions;
   readonly now?: () => Date;
+  /** A downloaded app update (the "Restart to update" item). */
+  readonly update?: () => TrayUpdate | null;
 }
 
 /**
@@ -64,7 +66,7 @@ export class TrayService {
       this.#tray.setToolTip(tooltip);
       this.#lastTooltip = tooltip;
     }
-    const template = trayMenuTemplate(status, this.#deps.actions, now);
+    const template = trayMenuTemplate(status, this.#deps.actions, now, this.#deps.update?.() ?? null);
     const key = JSON.stringify(template);
     if (key !== this.#lastMenuKey) {
       this.#tray.setContextMenu(this.#deps.buildMenu(template));
