@@ -342,7 +342,9 @@ export async function assertInvariants(world: World | InvariantWorld, taskIds: s
       15_000,
     );
   }
-  expect(new Outbox(w.db).stats(false).dead_letters, 'dead letters').toBe(opts.deadLetters ?? 0);
+  // The message lists them (kind, HTTP status, problem) so a failure says which report was refused and why.
+  const dead = w.db.prepare('SELECT kind, http_status, problem_json FROM orch_dead_letter').all();
+  expect(new Outbox(w.db).stats(false).dead_letters, `dead letters: ${JSON.stringify(dead)}`).toBe(opts.deadLetters ?? 0);
   // I5: no secret in the agent DB (incl. WAL), the server's stored logs, agent output, or spawned argv. (The server's
   // own DB legitimately holds the repository credentials it hands out with each task.)
   for (const f of [w.dbFile, `${w.dbFile}-wal`]) {
