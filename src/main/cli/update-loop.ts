@@ -37,7 +37,8 @@ export async function startUpdateLoop(agent: AgentCore): Promise<() => void> {
       const prepared = await updater.prepare();
       if (!prepared) return agent.releaseHold();
       await agent.stop();
-      await updater.commit(prepared);
+      // The core is stopped now: whatever the swap does, this process restarts (into A when the swap failed).
+      await updater.commit(prepared).catch((e: Error) => agent.logs.error(`update: the swap failed (${e.message}); restarting as ${AGENT_VERSION}`));
       restartInto(binary ?? '');
     } catch (e) {
       agent.releaseHold();
