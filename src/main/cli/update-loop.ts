@@ -34,8 +34,7 @@ export async function startUpdateLoop(agent: AgentCore): Promise<() => void> {
     busy = true;
     try {
       await agent.holdForUpdate();
-      const prepared = await updater.prepare();
-      if (!prepared) return agent.releaseHold();
+      const prepared = await updater.prepare(found);
       await agent.stop();
       // The core is stopped now: whatever the swap does, this process restarts (into A when the swap failed).
       await updater.commit(prepared).catch((e: Error) => agent.logs.error(`update: the swap failed (${e.message}); restarting as ${AGENT_VERSION}`));

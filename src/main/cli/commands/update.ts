@@ -44,11 +44,12 @@ export function registerUpdate(program: Command, cli: CliContext): void {
               );
               return EXIT.ok;
             }
-            const prepared = await updater.prepare(opts);
-            if (!prepared) {
+            const found = await updater.check(opts);
+            if (!found) {
               cli.output({ current: AGENT_VERSION, updated: null }, () => `${AGENT_VERSION} is up to date`);
               return EXIT.ok;
             }
+            const prepared = await updater.prepare(found);
             await updater.commit(prepared);
             const daemon = daemonPid(agent);
             // A daemon restarts into it once idle (and confirms it then); with none running it is in effect now.

@@ -3,7 +3,7 @@ import { registerSecret } from '../log/redact.js';
 import { enroll, parseEnrollmentToken } from '../managed/v1/enrollment.js';
 import { rmTokenAccount } from '../managed/restic-monitor/api.js';
 import { detectDialect, type Dialect } from '../managed/detect-dialect.js';
-import { readCaFile } from '../managed/start.js';
+import { readCaFile } from '../config/read-ca.js';
 import { type ResticVersion, versionNumber } from '../restic/restic.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { StateDb } from '../state/db.js';

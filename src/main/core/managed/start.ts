@@ -16,7 +16,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { AgentStateStore } from '../state/agent-state.js';
 import type { StateDb } from '../state/db.js';
 import { z } from 'zod';
-import { readFile } from 'node:fs/promises';
+import { readCaFile } from '../config/read-ca.js';
 import type { TrackerDeps } from '../agent/run-tracker.js';
 import { restMonitorExecutor, v1Executor } from './task-executor.js';
 import type { UpdateReport } from '../update/report.js';
@@ -129,14 +129,6 @@ export async function startManaged(ctx: ManagedContext): Promise<ManagedLink | n
     },
     stop: () => agent.stop(),
   };
-}
-
-/** The PEM of `orchestrator.ca_file` (null when none), with an error that names the setting. */
-export async function readCaFile(path: string | null): Promise<string | null> {
-  if (!path) return null;
-  return readFile(path, 'utf8').catch((e: Error) => {
-    throw new Error(`orchestrator.ca_file: cannot read ${path}: ${e.message}`);
-  });
 }
 
 /** `protocol: auto` probes once (through the pinned transport) and remembers the answer per orchestrator. */

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { AgentCore } from '../agent/contract.js';
 import { AGENT_VERSION } from '../agent/version.js';
 import { BUILT_IN_RELEASE_KEYS } from './keys.js';
@@ -20,7 +19,6 @@ export function updaterFor(agent: AgentCore, binary: string | null): Updater {
     configPath: agent.configPath,
     state: new UpdateStateFile(config.agent.dataDir),
     copyState: (to) => agent.copyStateTo(to),
-    readCa: (path) => readFile(path, 'utf8').catch((e: Error) => Promise.reject(new Error(`update.ca_file: cannot read ${path}: ${e.message}`))),
     log: agent.logs,
   });
 }

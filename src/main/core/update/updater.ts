@@ -1,3 +1,4 @@
+import { readCaFile } from '../config/read-ca.js';
 import type { Logger } from '../log/logger.js';
 import { healthCheck, removeStaged, rollBack, stagedPath, swapIn } from './apply.js';
 import { Feed } from './feed.js';
@@ -32,9 +33,11 @@ export interface UpdaterOptions {
   readonly state: UpdateStateFile;
   /** Writes a consistent copy of the state database to a file (the health check migrates the copy). */
   readonly copyState: (to: string) => Promise<void>;
-  readonly readCa: (path: string) => Promise<string>;
   readonly log: Logger;
 }
+
+/** A release a verified manifest offers, and where that manifest was (its artifact URL may be relative). */
+export type Found = Candidate & { readonly manifestUrl: URL };
 
 /** A verified, health-checked binary waiting to be swapped in. */
 export interface Prepared {
@@ -47,7 +50,7 @@ export class Updater {
   constructor(private readonly o: UpdaterOptions) {}
 
   /** The release to move to (null: up to date), recorded as the last check. */
-  async check(opts: { to?: string | null; allowDowngrade?: boolean } = {}): Promise<(Candidate & { readonly manifestUrl: URL }) | null> {
+  async check(opts: { to?: string | null; allowDowngrade?: boolean } = {}): Promise<Found | null> {
     try {
       const found = await this.#find(opts);
       await this.#record({
@@ -69,13 +72,11 @@ export class Updater {
   }
 
   /**
-   * Downloads and verifies the release, then health-checks it. Null when up to date. A refused download or a
-   * failed health check is recorded (the latter also as a version not to retry) and thrown; nothing is swapped.
+   * Downloads and verifies the release `check` found, then health-checks it. A refused download or a failed
+   * health check is recorded (the latter also as a version not to retry) and thrown; nothing is swapped.
    */
-  async prepare(opts: { to?: string | null; allowDowngrade?: boolean } = {}): Promise<Prepared | null> {
+  async prepare(found: Found): Promise<Prepared> {
     const binary = this.#binary();
-    const found = await this.check(opts);
-    if (!found) return null;
     await removeStaged(binary);
     const staged = stagedPath(binary, found.version);
     const feed = await this.#feed();
@@ -118,7 +119,7 @@ export class Updater {
     await this.#attempt('previous', 'rolled-back', `rolled back by hand from ${this.o.currentVersion}`);
   }
 
-  async #find(opts: { to?: string | null; allowDowngrade?: boolean }): Promise<(Candidate & { readonly manifestUrl: URL }) | null> {
+  async #find(opts: { to?: string | null; allowDowngrade?: boolean }): Promise<Found | null> {
     const c = this.o.config;
     const keys = (c.publicKeys.length ? c.publicKeys : this.o.builtInKeys).map(parseReleaseKey);
     const feed = await this.#feed();
@@ -135,7 +136,7 @@ export class Updater {
   async #feed(): Promise<Feed> {
     const c = this.o.config;
     if (!c.feed) throw new UpdateRefused('no update feed is configured: set update.feed (docs/auto-update.md)');
-    return new Feed({ feed: c.feed, ca: c.caFile ? await this.o.readCa(c.caFile) : null });
+    return new Feed({ feed: c.feed, ca: await readCaFile(c.caFile, 'update.ca_file') });
   }
 
   #binary(): string {
