@@ -12,6 +12,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error a plain JS build script (no types): the same signing `npm run dist` uses
 import { publicKeyText, signBytes } from '../../../scripts/feed-sign.js';
+import { createFaultProxy } from '../../../reference-orchestrator/testing/fault-proxy.js';
+import { startReferenceOrchestrator } from '../../../reference-orchestrator/testing/index.js';
 import { makePki } from '../../helpers/pki.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -176,6 +178,65 @@ describe.skipIf(!canBuild)('auto-update of the single-file binary', () => {
     expect((await agent('status')).stdout).toMatch(/not retried: +0\.3\.0/);
     expect((await agent('update')).stderr).toMatch(/0\.3\.0 failed its health check here before and is not retried/);
   }, 60_000);
+
+  it('managed: B must complete one heartbeat in its health check; refused, it is not swapped in and A reports it', async () => {
+    const orch = await startReferenceOrchestrator(mkdtempSync(join(work, 'orch-')));
+    const proxy = await createFaultProxy({ target: orch.url });
+    const enrolled = async () => {
+      const inst = install('good');
+      writeFileSync(join(inst.dir, 'token'), (await orch.admin.createEnrollmentToken()).token, { mode: 0o600 });
+      const e = await inst.agent('enroll', '--url', proxy.url, '--token-file', join(inst.dir, 'token'), '--protocol', 'v1', '--insecure-loopback');
+      expect(e.status, e.stderr).toBe(0);
+      return inst;
+    };
+    let daemon: ReturnType<typeof spawn> | null = null;
+    try {
+      // The orchestrator refuses B's heartbeat (as it would a B that sends a broken one): B fails its health check.
+      const refused = proxy.addRule({
+        method: 'POST',
+        path: /\/heartbeat$/,
+        bodyMatch: (b) => b.includes('"agent_version":"0.2.0"'),
+        action: { kind: 'status', status: 500 },
+      });
+      const sick = await enrolled();
+      const r = await sick.agent('update');
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/failed its health check: it exited 1 \(restic-agent: the heartbeat failed/);
+      expect(refused.hits).toBeGreaterThan(0);
+      expect(versionOf(sick.binary)).toBe('0.1.0');
+      expect(updateState(sick.dir).failedVersions).toEqual(['0.2.0']);
+      // A, still in place, reports the failed update in its next heartbeat.
+      daemon = spawn(sick.binary, ['--config', sick.config, 'run'], { stdio: 'ignore', env: { ...process.env, HOME: sick.dir } });
+      const reportsFailure = (body: string) => {
+        const b = JSON.parse(body || '{}') as { agent_version?: string; update?: { last_update?: { to: string; result: string }; failed_versions?: string[] } };
+        return b.agent_version === '0.1.0' && b.update?.last_update?.result === 'failed' && b.update.failed_versions?.includes('0.2.0') === true;
+      };
+      await waitFor('A to report the failed update', () => proxy.log.some((l) => l.path.endsWith('/heartbeat') && reportsFailure(l.body)), 30_000, 100);
+      refused.remove();
+      daemon.kill('SIGTERM');
+      await new Promise((res) => daemon!.once('exit', res));
+      daemon = null;
+
+      // Accepted, the same B passes its health check with exactly one heartbeat, and claims nothing.
+      const healthy = await enrolled();
+      const agentId = (await orch.admin.listAgents()).at(-1)!.agent_id;
+      const repo = { repo_id: 'rep_1', url: join(healthy.dir, 'repo'), password: 'update-test', env: {} };
+      const task = await orch.admin.createTask(agentId, 'backup', { paths: [join(healthy.dir, 'src')], tags: [] }, { repo });
+      const mark = proxy.log.length;
+      const ok = await healthy.agent('update');
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(versionOf(healthy.binary)).toBe('0.2.0');
+      const seen = proxy.log.slice(mark);
+      expect(seen.filter((l) => l.path.endsWith('/heartbeat') && l.body.includes('"agent_version":"0.2.0"') && l.status === 200)).toHaveLength(1);
+      expect(seen.filter((l) => l.method === 'GET' && /\/tasks(\?|$)/.test(l.path))).toHaveLength(0);
+      expect((await orch.admin.getTask(task.task_id)).state).toBe('pending');
+    } finally {
+      daemon?.kill('SIGTERM');
+      if (daemon) await new Promise((res) => daemon!.once('exit', res));
+      await proxy.close();
+      await orch.stop();
+    }
+  }, 120_000);
 
   it('a kill -9 in the middle of the download leaves A runnable; the next start removes the partial file', async () => {
     const { dir, binary, config } = install('slow');

@@ -142,9 +142,8 @@ export class RmAgent {
   /** Registers if needed and sends one heartbeat, nothing else (the update health check). Throws why it failed. */
   async probe(): Promise<void> {
     try {
-      const id = await this.#conn.ensureAgentId();
-      if (!id) throw new Error(`cannot register with the orchestrator: ${this.#conn.lastError ?? 'no answer'}`);
-      await this.api.heartbeat(id, await this.#heartbeatBody());
+      const id = this.#conn.agentId ?? (await this.#conn.registerOnce().catch(failed('cannot register with the orchestrator')));
+      await this.api.heartbeat(id, await this.#heartbeatBody()).catch(failed('the heartbeat failed'));
     } finally {
       await this.api.close().catch(() => undefined);
     }
@@ -317,4 +316,11 @@ export class RmAgent {
       await this.#outWake.wait(next === null ? 60_000 : next - Date.now());
     }
   }
+}
+
+/** Rethrows with what failed in front (redacted: a server's answer may echo a credential). */
+function failed(what: string): (e: unknown) => never {
+  return (e) => {
+    throw new Error(`${what}: ${redact(e instanceof Error ? e.message : String(e))}`);
+  };
 }

@@ -68,21 +68,26 @@ export class RmConnection {
     this.lastError = msg;
   }
 
+  /** One registration attempt (the update health check's probe: no retries, the caller reports the error). */
+  async registerOnce(): Promise<string> {
+    const { agentId, created } = await this.api.register({
+      hostname: this.who.hostname.slice(0, 255),
+      os: platform().slice(0, 50),
+      arch: arch().slice(0, 50),
+      version: this.who.agentVersion.slice(0, 50),
+      metadata: { agent: 'restic-agent', ...(this.who.metadata ?? {}) },
+    });
+    this.store.setAgentId(this.api.baseUrl, agentId);
+    this.#agentId = agentId;
+    this.ok();
+    this.log.info(`restic-monitor: ${created ? 'registered' : 're-registered'} as ${agentId}`, { hostname: this.who.hostname });
+    return agentId;
+  }
+
   async #register(): Promise<string | null> {
     for (let failures = 0; !this.stopped(); failures++) {
       try {
-        const { agentId, created } = await this.api.register({
-          hostname: this.who.hostname.slice(0, 255),
-          os: platform().slice(0, 50),
-          arch: arch().slice(0, 50),
-          version: this.who.agentVersion.slice(0, 50),
-          metadata: { agent: 'restic-agent', ...(this.who.metadata ?? {}) },
-        });
-        this.store.setAgentId(this.api.baseUrl, agentId);
-        this.#agentId = agentId;
-        this.ok();
-        this.log.info(`restic-monitor: ${created ? 'registered' : 're-registered'} as ${agentId}`, { hostname: this.who.hostname });
-        return agentId;
+        return await this.registerOnce();
       } catch (e) {
         this.fail('register', e);
         await this.wait(backoffDelay(OUTBOX_BACKOFF, failures));

@@ -114,7 +114,7 @@ export class ManagedAgent {
     await s.slots.load();
     if (!s.slots.current && !s.slots.next) throw new Error('managed mode: no agent token in the secret store');
     try {
-      if (!(await beat(s, this.#auth, AbortSignal.timeout(30_000))))
+      if (!(await beat(s, this.#auth, AbortSignal.timeout(30_000), 'probe')))
         throw new Error(`the heartbeat failed: ${s.message ?? 'no 2xx answer from the orchestrator'}`);
     } finally {
       await s.client.close();
@@ -144,7 +144,7 @@ export class ManagedAgent {
     s.stopping = true;
     this.#life.abort();
     await Promise.all(this.#loops);
-    if (s.link.auth === 'ok') await beat(s, this.#auth, AbortSignal.timeout(5000), true).catch(() => {});
+    if (s.link.auth === 'ok') await beat(s, this.#auth, AbortSignal.timeout(5000), 'final').catch(() => {});
     await s.client.close();
     s.emit();
   }

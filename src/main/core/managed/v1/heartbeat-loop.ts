@@ -31,8 +31,12 @@ export async function heartbeatLoop(s: Session, auth: AuthKeeper, signal: AbortS
   }
 }
 
-/** Sends one heartbeat (with the `next` token when there is one, proving it) and applies the response. True on 2xx. */
-export async function beat(s: Session, auth: AuthKeeper, signal: AbortSignal, final = false): Promise<boolean> {
+/**
+ * Sends one heartbeat (with the `next` token when there is one, proving it) and applies the response. True on 2xx.
+ * `final` is a stop's last one; `probe` the update health check's, which starts no token rotation.
+ */
+export async function beat(s: Session, auth: AuthKeeper, signal: AbortSignal, kind: 'regular' | 'final' | 'probe' = 'regular'): Promise<boolean> {
+  const final = kind === 'final';
   const facts = await (s.o.heartbeatFacts ?? (() => defaultHeartbeatFacts()))();
   const useNext = s.slots.next;
   const body = buildHeartbeat(
@@ -85,7 +89,8 @@ export async function beat(s: Session, auth: AuthKeeper, signal: AbortSignal, fi
   if (b.upgrade?.min_version && versionLess(s.o.agentVersion, b.upgrade.min_version)) {
     s.setMessage(`this agent (${s.o.agentVersion}) is older than the orchestrator's minimum ${b.upgrade.min_version}; upgrade restic-agent`);
   }
-  if (b.token?.rotate && !final) void auth.rotate('server_requested', signal);
+  // A probe leaves rotation to the running agent: both share the secret store.
+  if (b.token?.rotate && kind === 'regular') void auth.rotate('server_requested', signal);
   return true;
 }
 
