@@ -22,7 +22,7 @@ import { Notifier } from './platform/notifier.js';
 import { wakeOnPowerEvents } from './platform/power-events.js';
 import type { TrayMenuItem } from './tray/tray-menu-template.js';
 import { trayIconFile, TrayService } from './tray/tray-service.js';
-import { DesktopUpdater } from './desktop-updater.js';
+import { DesktopUpdater, signedManifestCheck } from './desktop-updater.js';
 import { createMainWindow } from './windows/main-window.js';
 import { guardNavigation, hardenSession } from './windows/security.js';
 
@@ -89,10 +89,12 @@ async function start(): Promise<void> {
 
   // electron-updater against the feed in electron-builder.yml's `publish`: only in an installed app built with one
   // (electron-builder then writes resources/app-update.yml).
+  const appUpdateYml = process.resourcesPath ? join(process.resourcesPath, 'app-update.yml') : '';
   const updates =
-    app.isPackaged && process.resourcesPath && existsSync(join(process.resourcesPath, 'app-update.yml'))
+    app.isPackaged && appUpdateYml && existsSync(appUpdateYml)
       ? new DesktopUpdater({
           updater: (await import('electron-updater')).default.autoUpdater,
+          verify: signedManifestCheck(agent.effectiveConfig().update, appUpdateYml),
           isBusy: () => last.running.length > 0,
           onChange: () => tray.render(),
           log: agent.logs,

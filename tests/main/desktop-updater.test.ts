@@ -27,14 +27,19 @@ function setup(busy: { now: boolean }) {
     updater,
     isBusy: () => busy.now,
     onChange: () => changes++,
-    log: { info: (m) => logs.push(m), warn: (m) => logs.push(m) },
+    verify: (file) => (file.endsWith('.tampered') ? Promise.reject(new Error('not the signed artifact')) : Promise.resolve()),
+    log: { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) },
   });
-  return { updater, d, logs, changes: () => changes };
+  const downloaded = async (version: string, downloadedFile = `/cache/restic-monitor-agent-${version}.AppImage`) => {
+    updater.emit('update-downloaded', { version, downloadedFile });
+    await d.verified;
+  };
+  return { updater, d, logs, changes: () => changes, downloaded };
 }
 
 describe('DesktopUpdater', () => {
-  it('downloads in the background but never installs on quit; offers "Restart to update" once downloaded', () => {
-    const { updater, d, changes } = setup({ now: false });
+  it('downloads in the background but never installs on quit; offers "Restart to update" once downloaded', async () => {
+    const { updater, d, changes, downloaded } = setup({ now: false });
     expect(updater.autoDownload).toBe(true);
     expect(updater.autoInstallOnAppQuit).toBe(false);
     d.start(60_000);
@@ -51,7 +56,7 @@ describe('DesktopUpdater', () => {
       restartToUpdate: () => d.restartToUpdate(),
     };
     expect(trayMenuTemplate(idleStatus(), actions, new Date(), d.state()).find((i) => i.id === 'restart-to-update')).toBeUndefined();
-    updater.emit('update-downloaded', { version: '0.3.0' });
+    await downloaded('0.3.0');
     expect(changes()).toBe(1);
     const item = trayMenuTemplate(idleStatus(), actions, new Date(), d.state()).find((i) => i.id === 'restart-to-update');
     expect(item?.label).toBe('Restart to update to 0.3.0');
@@ -59,10 +64,10 @@ describe('DesktopUpdater', () => {
     expect(updater.installs).toEqual([[false, true]]);
   });
 
-  it('never restarts during a backup: the restart waits until the run has finished', () => {
+  it('never restarts during a backup: the restart waits until the run has finished', async () => {
     const busy = { now: true };
-    const { updater, d, logs } = setup(busy);
-    updater.emit('update-downloaded', { version: '0.3.0' });
+    const { updater, d, logs, downloaded } = setup(busy);
+    await downloaded('0.3.0');
     d.restartToUpdate();
     expect(updater.installs).toEqual([]);
     expect(d.state()).toEqual({ ready: '0.3.0', waitingForBackup: true });
@@ -77,6 +82,15 @@ describe('DesktopUpdater', () => {
     d.statusChanged();
     expect(updater.installs).toEqual([[false, true]]);
     expect(logs.join('\n')).toMatch(/waiting for the running backup to finish/);
+  });
+
+  it('a download the signed manifest does not list is refused: no "Restart to update"', async () => {
+    const { updater, d, logs, downloaded } = setup({ now: false });
+    await downloaded('0.3.0', '/cache/x.AppImage.tampered');
+    expect(d.state().ready).toBeNull();
+    d.restartToUpdate();
+    expect(updater.installs).toEqual([]);
+    expect(logs).toEqual(['update 0.3.0 refused: not the signed artifact']);
   });
 
   it('a failed check is logged, not thrown', () => {

@@ -15,4 +15,16 @@ export { detectResticVersion } from './restic/restic.js';
 export { humanAge } from './scheduler/staleness.js';
 export { planInstall, applyInstall, applyUninstall, serviceStatus, type InstallRequest, type ServicePlatform } from './service/install.js';
 export { useSqliteBinding } from './state/db.js';
-export { confirmStart, inWindow, UpdateRefused, updaterFor, UpdateStateFile, type Prepared, type UpdateState } from './update/index.js';
+export {
+  BUILT_IN_RELEASE_KEYS,
+  confirmStart,
+  currentPlatform,
+  inWindow,
+  UpdateRefused,
+  updaterFor,
+  UpdateStateFile,
+  verifyDownloadedFile,
+  type Prepared,
+  type UpdateState,
+} from './update/index.js';
+export type { UpdateConfig } from './update/updater.js';

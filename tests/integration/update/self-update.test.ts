@@ -254,6 +254,37 @@ describe.skipIf(!canBuild)('auto-update of the single-file binary', () => {
     expect(versionOf(binary)).toBe('0.2.0');
   }, 120_000);
 
+  it('under a service manager the daemon exits 75 after the swap, and the manager’s restart runs B', async () => {
+    const { dir, binary, config } = install('good');
+    // The part of systemd's Restart=on-failure this needs: start again after a failing exit, here at most twice.
+    const exits: Array<number | null> = [];
+    let current: ReturnType<typeof spawn> | null = null;
+    const start = () => {
+      const child = spawn(binary, ['--config', config, 'run'], { stdio: 'ignore', env: { ...process.env, HOME: dir, RESTIC_AGENT_SERVICE: '1' } });
+      current = child;
+      child.once('exit', (code) => {
+        exits.push(code);
+        if (code !== 0 && exits.length < 2) start();
+      });
+    };
+    start();
+    try {
+      await waitFor(
+        'B to confirm it runs',
+        () => existsSync(join(dir, 'data', 'update.json')) && updateState(dir).lastUpdate?.result === 'applied',
+        60_000,
+        100,
+      );
+      expect(exits).toEqual([75]);
+      expect(versionOf(binary)).toBe('0.2.0');
+    } finally {
+      const last = current as ReturnType<typeof spawn> | null;
+      last?.kill('SIGTERM');
+      if (last && last.exitCode === null) await new Promise((r) => last.once('exit', r));
+    }
+    expect(exits).toEqual([75, 0]);
+  }, 120_000);
+
   it('the daemon updates itself, but only once the running backup has committed its snapshot, and restarts as B', async () => {
     routes.set('/later/stable.json', { body: () => Buffer.from('not yet') });
     const { dir, binary, config } = install('later', [

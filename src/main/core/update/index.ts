@@ -4,7 +4,9 @@ import { BUILT_IN_RELEASE_KEYS } from './keys.js';
 import { UpdateStateFile } from './state.js';
 import { Updater } from './updater.js';
 
-export { UpdateRefused } from './manifest.js';
+export { currentPlatform, UpdateRefused } from './manifest.js';
+export { BUILT_IN_RELEASE_KEYS } from './keys.js';
+export { verifyDownloadedFile } from './signed-feed.js';
 export { UpdateStateFile, type UpdateState } from './state.js';
 export { confirmStart, inWindow, type Prepared } from './updater.js';
 

@@ -1,9 +1,7 @@
-import { readCaFile } from '../config/read-ca.js';
 import type { Logger } from '../log/logger.js';
 import { healthCheck, removeStaged, rollBack, stagedPath, swapIn } from './apply.js';
-import { Feed } from './feed.js';
-import { parseReleaseKey } from './keys.js';
-import { chooseRelease, UpdateRefused, verifyManifest, type Candidate } from './manifest.js';
+import { chooseRelease, UpdateRefused, type Candidate } from './manifest.js';
+import { fetchSignedManifest, openFeed } from './signed-feed.js';
 import type { UpdateAttempt, UpdateState, UpdateStateFile } from './state.js';
 
 /** `update:` of the config, normalised. */
@@ -79,7 +77,7 @@ export class Updater {
     const binary = this.#binary();
     await removeStaged(binary);
     const staged = stagedPath(binary, found.version);
-    const feed = await this.#feed();
+    const feed = await openFeed(this.o.config);
     try {
       this.o.log.info(`update: downloading ${found.version} (${(found.artifact.size / 1048576).toFixed(1)} MiB)`);
       await feed.download(found.artifact, found.manifestUrl, staged);
@@ -120,23 +118,9 @@ export class Updater {
   }
 
   async #find(opts: { to?: string | null; allowDowngrade?: boolean }): Promise<Found | null> {
-    const c = this.o.config;
-    const keys = (c.publicKeys.length ? c.publicKeys : this.o.builtInKeys).map(parseReleaseKey);
-    const feed = await this.#feed();
-    try {
-      const { bytes, sig, url } = await feed.manifest(c.channel);
-      const manifest = verifyManifest(bytes, sig, keys, c.channel);
-      const found = chooseRelease(manifest, { current: this.o.currentVersion, ...opts, failed: this.o.state.read().failedVersions });
-      return found ? { ...found, manifestUrl: url } : null;
-    } finally {
-      await feed.close();
-    }
-  }
-
-  async #feed(): Promise<Feed> {
-    const c = this.o.config;
-    if (!c.feed) throw new UpdateRefused('no update feed is configured: set update.feed (docs/auto-update.md)');
-    return new Feed({ feed: c.feed, ca: await readCaFile(c.caFile, 'update.ca_file') });
+    const { manifest, url } = await fetchSignedManifest(this.o.config, this.o.builtInKeys);
+    const found = chooseRelease(manifest, { current: this.o.currentVersion, ...opts, failed: this.o.state.read().failedVersions });
+    return found ? { ...found, manifestUrl: url } : null;
   }
 
   #binary(): string {
