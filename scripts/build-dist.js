@@ -8,7 +8,11 @@ import { signedManifest } from './feed-sign.js';
 import { build } from 'esbuild';
 
 const out = resolve(process.argv.find((a) => a.startsWith('--out='))?.slice(6) ?? 'dist');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+// --only=linux-x64,win-x64 builds those targets only.
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 // --version= builds another version number (the auto-update tests build an A and a B); --no-deb skips the package.
 const version = process.argv.find((a) => a.startsWith('--version='))?.slice(10) ?? JSON.parse(readFileSync('package.json', 'utf8')).version;
 const withDeb = !process.argv.includes('--no-deb');
@@ -34,7 +38,7 @@ await build({
   bundle: true,
   format: 'cjs',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   minifyWhitespace: true,
   minifySyntax: true,
   // keytar: no keyring in a service (the 0600 file store is used); ssh2's optional native parts stay out.
@@ -49,7 +53,9 @@ await build({
   logLevel: 'warning',
 });
 
-// 2. The blob: the script plus the native SQLite addon and the Windows service wrapper as assets.
+// 2. The blob: the script plus the Windows service wrapper as an asset. Every target is the same Node 22 build from the
+// npm registry's per-platform packages (scripts/fetch-node.sh puts them under vendor/node/<target>/); its built-in
+// node:sqlite holds the state database, so no binary carries a native addon. The blob is made by the host's copy.
 const targets = [
   { name: 'linux-x64', platform: 'linux', arch: 'x64', exe: '' },
   { name: 'linux-arm64', platform: 'linux', arch: 'arm64', exe: '' },
@@ -57,33 +63,34 @@ const targets = [
   { name: 'darwin-arm64', platform: 'darwin', arch: 'arm64', exe: '' },
   { name: 'darwin-x64', platform: 'darwin', arch: 'x64', exe: '' },
 ];
+const nodeOf = (t) => join('vendor', 'node', t.name, `node${t.exe}`);
+const host = targets.find((t) => t.platform === process.platform && t.arch === process.arch);
+if (!host || !existsSync(nodeOf(host))) {
+  console.error(`needs ${host ? nodeOf(host) : 'a Node build for this machine'} to make the blob: run sh scripts/fetch-node.sh`);
+  process.exit(1);
+}
+// One blob serves every target: it holds no code cache or snapshot, which would be platform-specific.
+const blob = join(work, 'restic-agent.blob');
+const seaConfig = join(work, 'sea.json');
+writeFileSync(
+  seaConfig,
+  JSON.stringify({
+    main: join(work, 'restic-agent.cjs'),
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useCodeCache: false,
+    useSnapshot: false,
+    assets: { 'winsw.exe': 'node_modules/node-windows/bin/winsw/winsw.exe' },
+  }),
+);
+execFileSync(nodeOf(host), ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
 const built = [];
-for (const t of targets.filter((x) => !only || x.name === only)) {
-  const here = t.platform === process.platform && t.arch === process.arch;
-  // A Node binary and a better-sqlite3 addon for the target. This machine's own are at hand; other targets'
-  // need the npm registry's per-platform Node packages and better-sqlite3 prebuilds (fetched from GitHub, which is
-  // not reachable here), staged under vendor/dist/<target>/ (node, better_sqlite3.node).
-  const staged = join('vendor', 'dist', t.name);
-  const nodeBin = here ? process.execPath : join(staged, `node${t.exe}`);
-  const addon = here ? 'node_modules/better-sqlite3/build/Release/better_sqlite3.node' : join(staged, 'better_sqlite3.node');
-  if (!existsSync(nodeBin) || !existsSync(addon)) {
-    console.warn(`skipped ${t.name}: needs ${[nodeBin, addon].filter((f) => !existsSync(f)).join(' and ')} (see docs/distribution.md)`);
+for (const t of targets.filter((x) => !only || only.includes(x.name))) {
+  const nodeBin = nodeOf(t);
+  if (!existsSync(nodeBin)) {
+    console.warn(`skipped ${t.name}: needs ${nodeBin} (sh scripts/fetch-node.sh ${t.name})`);
     continue;
   }
-  const seaConfig = join(work, `sea-${t.name}.json`);
-  const blob = join(work, `${t.name}.blob`);
-  writeFileSync(
-    seaConfig,
-    JSON.stringify({
-      main: join(work, 'restic-agent.cjs'),
-      output: blob,
-      disableExperimentalSEAWarning: true,
-      useCodeCache: false,
-      useSnapshot: false,
-      assets: { 'better_sqlite3.node': addon, 'winsw.exe': 'node_modules/node-windows/bin/winsw/winsw.exe' },
-    }),
-  );
-  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
   const file = join(out, `restic-agent-${t.name}${t.exe}`);
   copyFileSync(nodeBin, file);
   chmodSync(file, 0o755);

@@ -14,7 +14,7 @@ export { currentPlatformPaths } from './paths.js';
 export { detectResticVersion } from './restic/restic.js';
 export { humanAge } from './scheduler/staleness.js';
 export { planInstall, applyInstall, applyUninstall, serviceStatus, type InstallRequest, type ServicePlatform } from './service/install.js';
-export { useSqliteBinding } from './state/db.js';
+export { useBuiltinSqlite } from './state/db.js';
 export {
   BUILT_IN_RELEASE_KEYS,
   confirmStart,

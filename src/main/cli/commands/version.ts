@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AGENT_COMMIT, AGENT_VERSION, detectResticVersion, versionLine } from '../../core/index.js';
+import { AGENT_COMMIT, AGENT_VERSION, currentPlatform, detectResticVersion, versionLine } from '../../core/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -15,7 +15,7 @@ export function registerVersion(program: Command, cli: CliContext): void {
           (e: Error) => `not found (${e.message})`,
         );
         cli.output(
-          { agent: AGENT_VERSION, commit: AGENT_COMMIT, platform: `${process.platform}-${process.arch}`, restic, node: process.versions.node },
+          { agent: AGENT_VERSION, commit: AGENT_COMMIT, platform: currentPlatform(), restic, node: process.versions.node },
           () => `restic-agent ${versionLine()}\n${restic}\nnode ${process.versions.node}`,
         );
         return EXIT.ok;

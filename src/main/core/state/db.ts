@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { hasBuiltinSqlite, openBuiltinSqlite } from './builtin-sqlite.js';
 
 /** The agent's durable local state: one SQLite file, WAL mode, synchronous writes. */
 export type StateDb = Database.Database;
@@ -16,19 +17,20 @@ export interface Migration {
 }
 
 /**
- * The SQLite addon, when it is not where better-sqlite3 looks (the single-file binary loads it from an asset);
- * undefined: better-sqlite3 finds its own.
+ * Which SQLite the state database uses: better-sqlite3 (its native addon), or Node's built-in `node:sqlite`, which
+ * the single-file binaries use (no addon to build per platform) and `RESTIC_AGENT_SQLITE=builtin` asks for.
  */
-let nativeBinding: object | undefined;
+let builtin = process.env.RESTIC_AGENT_SQLITE === 'builtin';
 
-export function useSqliteBinding(addon: object): void {
-  nativeBinding = addon;
+export function useBuiltinSqlite(): void {
+  if (!hasBuiltinSqlite()) throw new Error(`node:sqlite is not available in Node ${process.version} (it needs Node 22.13 or newer)`);
+  builtin = true;
 }
 
 /** Opens (creating if needed) the state database at `file` (`:memory:` for tests) and applies `migrations`. */
 export function openStateDb(file: string, migrations: ReadonlyArray<Migration>): StateDb {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const db = new Database(file, nativeBinding ? { nativeBinding: nativeBinding as never } : {});
+  const db = builtin ? openBuiltinSqlite(file) : new Database(file);
   try {
     configure(db, migrations);
   } catch (e) {

@@ -4,7 +4,8 @@ import { BUILT_IN_RELEASE_KEYS } from './keys.js';
 import { UpdateStateFile } from './state.js';
 import { Updater } from './updater.js';
 
-export { currentPlatform, UpdateRefused } from './manifest.js';
+export { UpdateRefused } from './manifest.js';
+export { currentPlatform } from '../agent/version.js';
 export { BUILT_IN_RELEASE_KEYS } from './keys.js';
 export { verifyDownloadedFile } from './signed-feed.js';
 export { UpdateStateFile, type UpdateState } from './state.js';

@@ -2,6 +2,7 @@ import { verify } from 'node:crypto';
 import semver from 'semver';
 import { z } from 'zod';
 import type { ReleaseKey } from './keys.js';
+import { currentPlatform } from '../agent/version.js';
 
 /** An update that must not be applied: the message says why, for the log, `status` and the heartbeat. */
 export class UpdateRefused extends Error {
@@ -64,11 +65,6 @@ export function verifyManifest(bytes: Buffer, sigText: string, keys: readonly Re
   }
   if (r.data.channel !== channel) throw new UpdateRefused(`the manifest is for channel ${r.data.channel}, not ${channel}`);
   return r.data;
-}
-
-/** The platform key of this process, as `npm run dist` names its binaries (linux-x64, win-x64, darwin-arm64…). */
-export function currentPlatform(): string {
-  return `${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}`;
 }
 
 /** A release picked for this platform. */

@@ -29,13 +29,7 @@ export async function fetchSignedManifest(c: UpdateConfig, builtInKeys: readonly
  * The tray app's check of a file electron-updater downloaded: the signed manifest must list it, with this size and
  * SHA-256, as `version`'s artifact for `platform` (e.g. `desktop-win-x64`). Throws UpdateRefused otherwise.
  */
-export async function verifyDownloadedFile(
-  c: UpdateConfig,
-  builtInKeys: readonly string[],
-  file: string,
-  version: string,
-  platform: string,
-): Promise<void> {
+export async function verifyDownloadedFile(c: UpdateConfig, builtInKeys: readonly string[], file: string, version: string, platform: string): Promise<void> {
   const { manifest } = await fetchSignedManifest(c, builtInKeys);
   const artifact = manifest.releases.find((r) => r.version === version)?.platforms[platform];
   if (!artifact) throw new UpdateRefused(`the signed ${c.channel} manifest lists no ${platform} artifact for ${version}`);
