@@ -106,56 +106,72 @@ describe.skipIf(!canBuild)('the single-file binaries and the .deb', () => {
     expect(spawnSync('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: out }).status).toBe(0);
   });
 
-  it.skipIf(!qemu)('linux-arm64 under qemu-user: --version, config validate, and status on its built-in SQLite state database', async () => {
-    const dir = mkdtempSync(join(out, 'arm-'));
-    const config = world(dir, restic);
-    const agent = (...a: string[]) =>
-      run('qemu-aarch64', ['-L', '/usr/aarch64-linux-gnu', join(out, 'restic-agent-linux-arm64'), '--config', config, ...a], {
-        env: { PATH: '/usr/bin:/bin', HOME: dir },
-      });
-    expect((await agent('--version')).stdout).toMatch(/, linux-arm64\)$/m);
-    expect((await agent('config', 'validate')).stdout).toMatch(/valid/);
-    // status opens (and migrates) the state database; restic (x86-64) runs natively from the emulated agent.
-    expect((await agent('status')).stdout).toMatch(/state: +idle/);
-    expect(existsSync(join(dir, 'data', 'state.db'))).toBe(true);
-  }, 180_000);
+  it.skipIf(!qemu)(
+    'linux-arm64 under qemu-user: --version, config validate, and status on its built-in SQLite state database',
+    async () => {
+      const dir = mkdtempSync(join(out, 'arm-'));
+      const config = world(dir, restic);
+      const agent = (...a: string[]) =>
+        run('qemu-aarch64', ['-L', '/usr/aarch64-linux-gnu', join(out, 'restic-agent-linux-arm64'), '--config', config, ...a], {
+          env: { PATH: '/usr/bin:/bin', HOME: dir },
+        });
+      expect((await agent('--version')).stdout).toMatch(/, linux-arm64\)$/m);
+      expect((await agent('config', 'validate')).stdout).toMatch(/valid/);
+      // status opens (and migrates) the state database; restic (x86-64) runs natively from the emulated agent.
+      expect((await agent('status')).stdout).toMatch(/state: +idle/);
+      expect(existsSync(join(dir, 'data', 'state.db'))).toBe(true);
+    },
+    180_000,
+  );
 
-  it.skipIf(!wine)('win-x64 under Wine: --version and config validate', async () => {
-    const dir = mkdtempSync(join(out, 'wine-'));
-    writeFileSync(join(dir, 'config.yaml'), 'repository: { url: "C:\\\\backup\\\\repo", password_command: "echo pw" }\n');
-    const env = { ...process.env, WINEPREFIX: join(dir, 'prefix'), WINEDEBUG: '-all', HOME: dir };
-    // Node 22 refuses Windows older than 8.1, which a new prefix reports; and Node under Wine cannot write to a pipe
-    // or read one (EBADF), so its standard streams are files.
-    await run(WINE, ['winecfg', '/v', 'win10'], { env, timeout: 180_000 });
-    const exe = join(out, 'restic-agent-win-x64.exe');
-    const wineRun = async (...a: string[]) => {
-      await run('sh', ['-c', `"$0" "$@" < /dev/null > "${dir}/out" 2> "${dir}/err"`, WINE, exe, ...a], { env, timeout: 120_000 }).catch((e: Error) => {
-        throw new Error(`${e.message}\n${readFileSync(join(dir, 'err'), 'utf8').slice(-2000)}`);
-      });
-      return readFileSync(join(dir, 'out'), 'utf8');
-    };
-    expect(await wineRun('--version')).toMatch(new RegExp(`^${version.replace(/\./g, '\\.')} \\(commit .*, win-x64\\)`));
-    expect(await wineRun('--config', 'Z:' + join(dir, 'config.yaml').replace(/\//g, '\\'), 'config', 'validate')).toMatch(/: valid/);
-    await run('/usr/lib/wine/wineserver', ['-k'], { env }).catch(() => undefined);
-  }, 300_000);
+  it.skipIf(!wine)(
+    'win-x64 under Wine: --version and config validate',
+    async () => {
+      const dir = mkdtempSync(join(out, 'wine-'));
+      writeFileSync(join(dir, 'config.yaml'), 'repository: { url: "C:\\\\backup\\\\repo", password_command: "echo pw" }\n');
+      const env = { ...process.env, WINEPREFIX: join(dir, 'prefix'), WINEDEBUG: '-all', HOME: dir };
+      // Node 22 refuses Windows older than 8.1, which a new prefix reports; and Node under Wine cannot write to a pipe
+      // or read one (EBADF), so its standard streams are files.
+      await run(WINE, ['winecfg', '/v', 'win10'], { env, timeout: 180_000 });
+      const exe = join(out, 'restic-agent-win-x64.exe');
+      const wineRun = async (...a: string[]) => {
+        await run('sh', ['-c', `"$0" "$@" < /dev/null > "${dir}/out" 2> "${dir}/err"`, WINE, exe, ...a], { env, timeout: 120_000 }).catch((e: Error) => {
+          throw new Error(`${e.message}\n${readFileSync(join(dir, 'err'), 'utf8').slice(-2000)}`);
+        });
+        return readFileSync(join(dir, 'out'), 'utf8');
+      };
+      expect(await wineRun('--version')).toMatch(new RegExp(`^${version.replace(/\./g, '\\.')} \\(commit .*, win-x64\\)`));
+      expect(await wineRun('--config', 'Z:' + join(dir, 'config.yaml').replace(/\//g, '\\'), 'config', 'validate')).toMatch(/: valid/);
+      await run('/usr/lib/wine/wineserver', ['-k'], { env }).catch(() => undefined);
+    },
+    300_000,
+  );
 
-  it.skipIf(!isRoot || debInstalled)('the .deb installs with dpkg -i, validates its config, passes systemd-analyze verify, and purges cleanly', async () => {
-    const deb = join(out, `restic-agent_${version}_amd64.deb`);
-    const dpkg = (...a: string[]) => run('dpkg', a, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    await dpkg('-i', deb);
-    try {
-      expect(execFileSync('/usr/bin/restic-agent', ['--version'], { encoding: 'utf8' })).toMatch(/, linux-x64\)/);
-      expect(execFileSync('/usr/bin/restic-agent', ['--config', '/etc/restic-agent/config.yaml', 'config', 'validate'], { encoding: 'utf8' })).toMatch(/valid/);
-      expect(execFileSync('getent', ['passwd', 'restic-agent'], { encoding: 'utf8' })).toMatch(/^restic-agent:.*:\/var\/lib\/restic-agent:\/usr\/sbin\/nologin$/m);
-      expect(readFileSync('/var/lib/dpkg/info/restic-agent.conffiles', 'utf8')).toContain('/etc/restic-agent/config.yaml');
-      const verify = spawnSync('systemd-analyze', ['verify', '/lib/systemd/system/restic-agent.service'], { encoding: 'utf8' });
-      expect(verify.status, verify.stderr).toBe(0);
-    } finally {
-      await dpkg('--purge', 'restic-agent');
-    }
-    expect(existsSync('/usr/bin/restic-agent')).toBe(false);
-    expect(existsSync('/etc/restic-agent/config.yaml')).toBe(false);
-    expect(existsSync('/lib/systemd/system/restic-agent.service')).toBe(false);
-    expect(spawnSync('getent', ['passwd', 'restic-agent']).status).not.toBe(0);
-  }, 120_000);
+  it.skipIf(!isRoot || debInstalled)(
+    'the .deb installs with dpkg -i, validates its config, passes systemd-analyze verify, and purges cleanly',
+    async () => {
+      const deb = join(out, `restic-agent_${version}_amd64.deb`);
+      const dpkg = (...a: string[]) => run('dpkg', a, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      await dpkg('-i', deb);
+      try {
+        expect(execFileSync('/usr/bin/restic-agent', ['--version'], { encoding: 'utf8' })).toMatch(/, linux-x64\)/);
+        expect(execFileSync('/usr/bin/restic-agent', ['--config', '/etc/restic-agent/config.yaml', 'config', 'validate'], { encoding: 'utf8' })).toMatch(
+          /valid/,
+        );
+        expect(execFileSync('getent', ['passwd', 'restic-agent'], { encoding: 'utf8' })).toMatch(
+          /^restic-agent:.*:\/var\/lib\/restic-agent:\/usr\/sbin\/nologin$/m,
+        );
+        expect(readFileSync('/var/lib/dpkg/info/restic-agent.conffiles', 'utf8')).toContain('/etc/restic-agent/config.yaml');
+        const verify = spawnSync('systemd-analyze', ['verify', '/lib/systemd/system/restic-agent.service'], { encoding: 'utf8' });
+        expect(verify.status, verify.stderr).toBe(0);
+      } finally {
+        await dpkg('--purge', 'restic-agent');
+      }
+      expect(existsSync('/usr/bin/restic-agent')).toBe(false);
+      expect(existsSync('/etc/restic-agent/config.yaml')).toBe(false);
+      expect(existsSync('/lib/systemd/system/restic-agent.service')).toBe(false);
+      expect(spawnSync('getent', ['passwd', 'restic-agent']).status).not.toBe(0);
+    },
+    120_000,
+  );
 });
