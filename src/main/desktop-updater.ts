@@ -40,7 +40,7 @@ export class DesktopUpdater {
   constructor(private readonly d: DesktopUpdaterDeps) {
     d.updater.autoDownload = true;
     d.updater.autoInstallOnAppQuit = false;
-    d.updater.on('update-downloaded', (info) => void this.#downloaded(info.version, info.downloadedFile));
+    d.updater.on('update-downloaded', (info) => this.#downloaded(info.version, info.downloadedFile));
     d.updater.on('error', (e) => d.log.warn(`update check failed: ${e.message}`));
   }
 

@@ -4,7 +4,7 @@
  */
 export { createAgentCore } from './agent/create.js';
 export type { AgentCore, AgentCoreOptions, OneShot } from './agent/contract.js';
-export { AGENT_COMMIT, AGENT_VERSION, versionLine } from './agent/version.js';
+export { AGENT_COMMIT, AGENT_VERSION, currentPlatform, versionLine } from './agent/version.js';
 export { checkPaths } from './config/check-paths.js';
 export { ConfigError, readConfigText, validateConfigText } from './config/load.js';
 export { parseDuration } from './config/units.js';
@@ -18,7 +18,6 @@ export { useBuiltinSqlite } from './state/db.js';
 export {
   BUILT_IN_RELEASE_KEYS,
   confirmStart,
-  currentPlatform,
   inWindow,
   UpdateRefused,
   updaterFor,

@@ -5,7 +5,6 @@ import { UpdateStateFile } from './state.js';
 import { Updater } from './updater.js';
 
 export { UpdateRefused } from './manifest.js';
-export { currentPlatform } from '../agent/version.js';
 export { BUILT_IN_RELEASE_KEYS } from './keys.js';
 export { verifyDownloadedFile } from './signed-feed.js';
 export { UpdateStateFile, type UpdateState } from './state.js';
