@@ -2,7 +2,9 @@
 // core and real restic 0.14 and 0.19: one snapshot per volume (selected by name or by label), the containers using
 // a volume stopped for the copy and running again afterwards, a restore into a new volume that matches the
 // original file for file (content, mode, owner), and a `kill -9` of the agent mid-backup after which the next
-// start runs the stopped container again.
+// start runs the stopped container again. The same through a helper container (`copy_via: helper`, the route for
+// volumes the agent cannot read on disk): a tar streamed over the Engine API, restored file for file, no helper left
+// behind, also after a `kill -9`.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -132,6 +134,54 @@ describe.skipIf(!haveDocker()).each(resticBins().map((b) => [b.label, b.path] as
   }, 180_000);
 });
 
+describe.skipIf(!haveDocker()).each(resticBins().map((b) => [b.label, b.path] as const))('docker source through a helper container with %s', (label, bin) => {
+  const v = (name: string) => `${name}-helper-${label.replace(/\D/g, '').slice(0, 3)}`;
+
+  it('streams the volume as tar from a never-started helper, restores it file for file, and leaves no helper behind', async () => {
+    const [data, app] = [v('data'), v('app')];
+    await dk.docker('volume', 'create', data);
+    await dk.docker(
+      ...['run', '--rm', '--network', 'none', '-v', `${data}:/data`, dk.image, 'sh', '-c'],
+      'mkdir -p /data/x/y && echo one > /data/x/y/z && chown 4321:8765 /data/x/y/z && chmod 600 /data/x/y/z && chown 7:8 /data/x && dd if=/dev/urandom of=/data/blob bs=1024 count=2048 2>/dev/null',
+    );
+    await dk.docker('run', '-d', '--name', app, '--network', 'none', '-v', `${data}:/data`, dk.image, 'sleep', '1000');
+    const dir = tempDir('rma-dk-helper-');
+    const repo = await initRepo(bin, dir, 'main');
+    writeConfig(dir, bin, [
+      `repository: { url: ${repo.url}, password_file: ${repo.passFile} }`,
+      `plugins: { docker: [ { name: via-helper, socket: ${dk.socket}, volumes: [${data}], copy_via: helper, stop_containers: true, stop_timeout: 1 } ] }`,
+    ]);
+    core = await startCore(dir);
+    const [rec] = await core.runNow({ kind: 'backup', source: 'via-helper' });
+    expect(rec, JSON.stringify(rec)).toMatchObject({ outcome: 'success' });
+    expect(await running(app)).toBe(true);
+    const snaps = JSON.parse(
+      execFileSync(bin, ['-r', repo.url, '--password-file', repo.passFile, '--no-cache', 'snapshots', '--json'], { encoding: 'utf8' }),
+    ) as Array<{
+      paths: string[];
+      tags: string[];
+    }>;
+    expect(snaps).toHaveLength(1);
+    expect(snaps[0]).toMatchObject({ paths: [`/docker/${data}.tar`], tags: expect.arrayContaining(['plugin:docker', 'source:via-helper', `volume:${data}`]) });
+    expect(await dk.docker('ps', '-aq', '--filter', 'label=restic-agent.helper')).toBe('');
+    expect(readdirSync(join(dir, 'data', 'plugin-state', 'docker'))).toEqual([]);
+
+    const original = fingerprint(await mountpoint(data));
+    await dk.docker('run', '--rm', '--network', 'none', '-v', `${data}:/data`, dk.image, 'sh', '-c', 'rm -r /data/x');
+    const restoredName = v('restored');
+    const [restored] = await core.runNow({
+      kind: 'restore',
+      source: 'via-helper',
+      snapshotId: null,
+      item: null,
+      target: { kind: 'volume', name: restoredName },
+    });
+    expect(restored, JSON.stringify(restored)).toMatchObject({ kind: 'restore', outcome: 'success' });
+    expect(fingerprint(await mountpoint(restoredName))).toEqual(original);
+    expect(await dk.docker('ps', '-aq', '--filter', 'label=restic-agent.helper')).toBe('');
+  }, 180_000);
+});
+
 describe.skipIf(!haveDocker())('docker source after a crash', () => {
   const bin = resticBins().at(-1)?.path ?? 'restic';
 
@@ -161,6 +211,32 @@ describe.skipIf(!haveDocker())('docker source after a crash', () => {
     const status = spawnSync(process.execPath, [CLI, '--config', config, 'status'], { env, encoding: 'utf8' });
     expect(status.stderr).toMatch(/docker: started container app-crash again \(a backup that did not finish had stopped it\)/);
     expect(await running(app)).toBe(true);
+    expect(readdirSync(join(dir, 'data', 'plugin-state', 'docker'))).toEqual([]);
+  }, 180_000);
+
+  it('a helper container left by a backup that was killed with -9 is removed at the next start', async () => {
+    const big = 'big-helper-crash';
+    await dk.docker('volume', 'create', big);
+    const mp = await mountpoint(big);
+    for (let i = 0; i < 200; i++) writeFileSync(join(mp, `blob-${i}.bin`), randomBytes(1 << 20));
+    const dir = tempDir('rma-dk-hcrash-');
+    const repo = await initRepo(bin, dir, 'main');
+    const config = writeConfig(dir, bin, [
+      `repository: { url: ${repo.url}, password_file: ${repo.passFile} }`,
+      `plugins: { docker: [ { name: big, socket: ${dk.socket}, volumes: [${big}], copy_via: helper } ] }`,
+    ]);
+    const env = { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data') };
+    const agent = spawn(process.execPath, [CLI, '--config', config, 'backup', '--source', 'big'], { env, detached: true, stdio: 'ignore' });
+    const exited = new Promise((resolve) => agent.once('exit', resolve));
+    const helpers = () => dk.docker('ps', '-aq', '--filter', 'label=restic-agent.helper');
+    await waitFor('the backup to create its helper', async () => (await helpers()) !== '', 60_000, 20);
+    process.kill(-(agent.pid ?? 0), 'SIGKILL');
+    await exited;
+    expect(await helpers()).not.toBe('');
+
+    const status = spawnSync(process.execPath, [CLI, '--config', config, 'status'], { env, encoding: 'utf8' });
+    expect(status.stderr).toMatch(/docker: removed helper container restic-agent-helper-\w+ that a run did not finish with/);
+    expect(await helpers()).toBe('');
     expect(readdirSync(join(dir, 'data', 'plugin-state', 'docker'))).toEqual([]);
   }, 180_000);
 });

@@ -1,9 +1,11 @@
 // Backups of a command's output (the primitive under every database plugin), with real restic 0.14 (the agent feeds
-// --stdin itself) and 0.19 (--stdin-from-command): a good dump becomes a snapshot; a failed or missing dump never does.
+// --stdin itself) and 0.19 (--stdin-from-command), and of a stream the agent reads itself (--stdin with either): a good
+// dump becomes a snapshot; a failed or missing dump never does.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepoAccess } from '../../../src/main/core/config/types.js';
 import { dumpEnv } from '../../../src/main/core/restic/env.js';
@@ -52,6 +54,50 @@ describe.each(resticBins().map((b) => [b.label, b.path] as const))('backup from 
     expect(r.outcome).toBe('failed');
     expect(r.message).toMatch(/dump command failed/);
     expect(r.snapshotId).toBeNull();
+    expect(snapshots()).toHaveLength(before);
+  });
+
+  it('a stream the agent reads itself (a volume tar) is stored byte for byte; one that errors half-way leaves no snapshot', async () => {
+    const chunk = Buffer.alloc(1 << 20, 'v');
+    const good = await restic.backup({
+      paths: [],
+      exclude: [],
+      tags: ['plugin:docker'],
+      stdin: {
+        filename: 'docker/vol.tar',
+        open: async () =>
+          Readable.from(
+            (function* () {
+              for (let i = 0; i < 6; i++) yield chunk;
+            })(),
+          ),
+      },
+    });
+    expect(good.outcome, good.message).toBe('success');
+    const snap = snapshots().find((s) => s.id === good.snapshotId);
+    expect(snap?.paths).toEqual(['/docker/vol.tar']);
+    expect(bare('dump', good.snapshotId ?? '', '/docker/vol.tar')).toBe('v'.repeat(6 << 20));
+
+    const before = snapshots().length;
+    const broken = await restic.backup({
+      paths: [],
+      exclude: [],
+      tags: ['plugin:docker'],
+      stdin: {
+        filename: 'docker/vol.tar',
+        open: async () =>
+          Readable.from(
+            (async function* () {
+              yield chunk;
+              await new Promise((r) => setTimeout(r, 300));
+              throw new Error('the daemon went away');
+            })(),
+          ),
+      },
+    });
+    expect(broken.outcome).toBe('failed');
+    expect(broken.message).toMatch(/the daemon went away/);
+    expect(broken.snapshotId).toBeNull();
     expect(snapshots()).toHaveLength(before);
   });
 

@@ -74,6 +74,9 @@ plugins:
     expect(errors('plugins: { docker: [ { name: x } ] }')).toEqual([expect.stringMatching(either)]);
     expect(errors('plugins: { docker: [ { name: x, volumes: [a], label: b } ] }')).toEqual([expect.stringMatching(either)]);
     expect(errors('plugins: { docker: [ { name: x, label: "a b" } ] }')).toEqual([expect.stringMatching(/label: a label selector: KEY or KEY=VALUE/)]);
+    expect(errors('plugins: { docker: [ { name: x, label: b, copy_via: tar } ] }')).toEqual([
+      'plugins.docker[0].copy_via: expected one of "auto", "mountpoint", "helper", got "tar"',
+    ]);
   });
 
   it('hooks validate globally, per source and per plugin instance, with the usual errors', () => {

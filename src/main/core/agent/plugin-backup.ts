@@ -3,7 +3,8 @@ import type { SourceConfig } from '../config/types.js';
 import { redact } from '../log/redact.js';
 import { withPluginContext } from '../plugins/context.js';
 import { sourcePlugin } from '../plugins/registry.js';
-import { streamLabel, type PluginStream } from '../plugins/types.js';
+import { streamLabel, type CommandStream, type PluginStream, type ReaderStream } from '../plugins/types.js';
+import type { StdinSource } from '../restic/args.js';
 import { dumpEnv } from '../restic/env.js';
 import type { BackupResult, Restic, RunControl } from '../restic/restic.js';
 import type { TrackerDeps } from './run-tracker.js';
@@ -55,9 +56,7 @@ async function backupStream(stream: PluginStream, restic: Restic, ctl: RunContro
   const tags = [...common.tags, ...stream.tags];
   const result = await restic
     .backup(
-      'paths' in stream
-        ? { ...common, tags, paths: [...stream.paths], exclude: [] }
-        : { ...common, tags, paths: [], exclude: [], stdin: { command: stream.command, filename: stream.filename, env: dumpEnv(stream.env) } },
+      'paths' in stream ? { ...common, tags, paths: [...stream.paths], exclude: [] } : { ...common, tags, paths: [], exclude: [], stdin: stdinOf(stream) },
       ctl,
     )
     .catch(async (e: unknown) => {
@@ -71,6 +70,11 @@ async function backupStream(stream: PluginStream, restic: Restic, ctl: RunContro
     return { ...result, outcome: 'failed', message: `${result.message}; ${streamLabel(stream)}: ${redact((e as Error).message)}` };
   }
   return result;
+}
+
+/** What restic's stdin reads for a stream that is not paths: a command's stdout (in the dump environment), or a stream. */
+function stdinOf(stream: CommandStream | ReaderStream): StdinSource {
+  return 'open' in stream ? { filename: stream.filename, open: stream.open } : { command: stream.command, filename: stream.filename, env: dumpEnv(stream.env) };
 }
 
 /** A failure before restic ran (the server could not be asked for its databases, `createdb` failed). */

@@ -8,7 +8,7 @@ import { withPluginContext } from '../plugins/context.js';
 import { sourcePlugin } from '../plugins/registry.js';
 import { runPluginCommand } from '../plugins/run.js';
 import { snapshotFilter } from '../plugins/source-id.js';
-import type { PluginCommand, RestoreTarget } from '../plugins/types.js';
+import type { DumpSink, PluginCommand, RestoreTarget } from '../plugins/types.js';
 import { dumpEnv } from '../restic/env.js';
 import type { Restic, SnapshotRecord } from '../restic/restic.js';
 import { notRun } from './plugin-backup.js';
@@ -46,16 +46,19 @@ export async function restorePluginSource(deps: TrackerDeps, source: SourceConfi
       return withPluginContext({ kind: plugin.kind, dataDir: deps.config.agent.dataDir, secrets: deps.secrets, signal: ctl.signal }, async (ctx) => {
         const restore = sourcePlugin(plugin.kind).restore;
         if (!restore) return notRun(`a ${plugin.kind} source restores only to a file (--to FILE)`);
-        let last: PluginCommand | undefined;
+        let last: PluginCommand | DumpSink | undefined;
         try {
-          const commands = await restore(plugin.instance, ctx, target, snap);
-          last = commands.at(-1);
-          for (const c of commands.slice(0, -1)) await runPluginCommand(c, ctx.signal);
+          const plan = await restore(plugin.instance, ctx, target, snap);
+          if ('write' in plan) last = plan;
+          else {
+            last = plan.at(-1);
+            for (const c of plan.slice(0, -1)) await runPluginCommand(c, ctx.signal);
+          }
         } catch (e) {
           return notRun(redact((e as Error).message));
         }
         if (!last) return notRun(`the ${plugin.kind} plugin gave no restore command`);
-        return restic.dump({ snapshotId: snap.id, path, to: { command: last.command, env: dumpEnv(last.env) } }, ctl);
+        return restic.dump({ snapshotId: snap.id, path, to: 'write' in last ? last : { command: last.command, env: dumpEnv(last.env) } }, ctl);
       });
     },
   );

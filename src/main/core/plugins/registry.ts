@@ -25,9 +25,10 @@ export type PluginKind = keyof typeof SOURCE_PLUGINS;
 function instances<C extends PluginInstanceBase>(schema: z.ZodType<C>) {
   const list = z.array(schema);
   return z.unknown().transform((value, ctx): C | C[] => {
-    const r = Array.isArray(value) ? list.safeParse(value) : schema.safeParse(value);
+    // reportInput: each issue keeps its own bad value, so the message can say what was written there.
+    const r = Array.isArray(value) ? list.safeParse(value, { reportInput: true }) : schema.safeParse(value, { reportInput: true });
     if (r.success) return r.data;
-    for (const issue of r.error.issues) ctx.issues.push({ ...issue, input: value } as never);
+    for (const issue of r.error.issues) ctx.issues.push({ input: undefined, ...issue } as never);
     return z.NEVER;
   });
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { RawHooks } from '../config/schema-parts.js';
 
@@ -40,11 +41,26 @@ export interface PathStream extends StreamBase {
   readonly label: string;
 }
 
-export type PluginStream = CommandStream | PathStream;
+/**
+ * One restic run of a plugin source's backup: a stream the agent reads itself (a volume's tar from the Engine API),
+ * stored as `/<filename>`. It is complete only when it emits `end`; an `error` stops restic before it saves a snapshot.
+ */
+export interface ReaderStream extends StreamBase {
+  readonly filename: string;
+  readonly open: (signal: AbortSignal) => Promise<Readable>;
+}
+
+export type PluginStream = CommandStream | PathStream | ReaderStream;
 
 /** How history and logs name a stream. */
 export function streamLabel(s: PluginStream): string {
   return 'paths' in s ? s.label : s.filename;
+}
+
+/** Where a restore's dump goes when no command reads it: a sink the agent feeds itself (a new volume, through the Engine API). */
+export interface DumpSink {
+  /** Resolves once all of `dump` is stored; rejects (and the restore fails) when it cannot be. */
+  readonly write: (dump: Readable, signal: AbortSignal) => Promise<void>;
 }
 
 /** What a plugin may ask of the agent while it prepares a run. */
@@ -79,10 +95,6 @@ export interface SourcePlugin<C extends PluginInstanceBase = PluginInstanceBase>
   /** The streams one backup of `instance` makes, in order (may ask the server, e.g. for its databases). */
   streams(instance: C, ctx: PluginContext): Promise<ReadonlyArray<PluginStream>>;
   /**
-   * How to restore one stream's snapshot (its tags tell which database) into `target`: commands run in order, the last
-   * one reads the dump on stdin (e.g. `createdb NAME`, then `pg_restore -d NAME`). A `file` target is the agent's.
-   */
-  /**
    * One line on the instance's server for `status` and the heartbeat ("PostgreSQL 15.4, 3 databases"); throws
    * when it cannot be reached. Doubles as the connect preflight.
    */
@@ -92,12 +104,17 @@ export interface SourcePlugin<C extends PluginInstanceBase = PluginInstanceBase>
    * Returns what it did, for the log. Journals live in `ctx.stateDir`, whatever the config says today.
    */
   recover?(ctx: PluginStateDir): Promise<ReadonlyArray<string>>;
+  /**
+   * How to restore one stream's snapshot (its tags tell which database) into `target`: commands run in order, the last
+   * one reads the dump on stdin (e.g. `createdb NAME`, then `pg_restore -d NAME`), or a sink that takes the dump.
+   * A `file` target is the agent's.
+   */
   restore?(
     instance: C,
     ctx: PluginContext,
     target: Exclude<RestoreTarget, { kind: 'file' }>,
     snapshot: { readonly tags: ReadonlyArray<string>; readonly paths: ReadonlyArray<string> },
-  ): Promise<ReadonlyArray<PluginCommand>>;
+  ): Promise<ReadonlyArray<PluginCommand> | DumpSink>;
 }
 
 /** Where a plugin keeps what must outlive a run and a crash (the containers it stopped), under the data dir. */

@@ -1,4 +1,5 @@
 import type { Retention } from '../config/types.js';
+import type { StreamSource } from './runner.js';
 import { capabilities, type ResticVersion } from './version.js';
 
 /** Options shared by every command (placed after the subcommand; restic accepts global flags anywhere). */
@@ -58,8 +59,11 @@ export function backupArgs(
   return a;
 }
 
-/** A backup of one stream: `command`'s stdout, stored in the snapshot as `/<filename>`. */
-export interface StdinSource {
+/** A backup of one stream: `command`'s stdout, or a stream the agent reads, stored in the snapshot as `/<filename>`. */
+export type StdinSource = CommandStdin | (StreamSource & { readonly filename: string });
+
+/** A command's stdout as a backup's stdin. */
+export interface CommandStdin {
   readonly command: readonly string[];
   readonly filename: string;
   /**
@@ -74,17 +78,18 @@ export interface StdinSource {
  * `backup --stdin` for older restic, whose stdin the runner then feeds from the command (see `RunSpec.stdinFrom`).
  */
 function stdinBackupArgs(v: ResticVersion, o: { tags: readonly string[]; host: string; dryRun?: boolean; stdin: StdinSource }): string[] {
-  if (o.stdin.command.length === 0) throw new Error('backup: the stdin command is empty');
-  const a = ['backup', '--host', o.host, '--stdin-filename', o.stdin.filename];
+  const { stdin } = o;
+  if ('command' in stdin && stdin.command.length === 0) throw new Error('backup: the stdin command is empty');
+  const a = ['backup', '--host', o.host, '--stdin-filename', stdin.filename];
   for (const t of o.tags) a.push('--tag', t);
   if (o.dryRun) a.push('--dry-run');
-  if (capabilities(v).stdinFromCommand) a.push('--stdin-from-command', '--', ...withOwnEnv(o.stdin));
+  if ('command' in stdin && capabilities(v).stdinFromCommand) a.push('--stdin-from-command', '--', ...withOwnEnv(stdin));
   else a.push('--stdin');
   return a;
 }
 
 /** restic hands its whole environment to a `--stdin-from-command` child: `env -i` replaces it with the dump's own. */
-function withOwnEnv(s: StdinSource): string[] {
+function withOwnEnv(s: CommandStdin): string[] {
   if (process.platform === 'win32') return [...s.command];
   return ['env', '-i', ...Object.entries(s.env).map(([k, v]) => `${k}=${v}`), ...s.command];
 }

@@ -129,8 +129,15 @@ export class Restic {
     const fileErrors: FileError[] = [];
     let errorCount = 0;
     const args = backupArgs(this.opts.version, { ...o, host: this.opts.host });
-    // Older restic reads the stream from us: the runner feeds its stdin from the command, ending it only on success.
-    const stdinFrom = o.stdin && !this.caps.stdinFromCommand ? { command: o.stdin.command, env: o.stdin.env } : undefined;
+    // Older restic (and any stream the agent reads itself) gets the data from us: the runner feeds restic's stdin,
+    // ending it only on success.
+    const stdinFrom = !o.stdin
+      ? undefined
+      : 'open' in o.stdin
+        ? { open: o.stdin.open }
+        : this.caps.stdinFromCommand
+          ? undefined
+          : { command: o.stdin.command, env: o.stdin.env };
     const ex = await this.#exec(args, ctl, {
       waitForLock: true,
       stdinFrom,

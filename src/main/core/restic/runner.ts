@@ -36,18 +36,32 @@ export interface RunSpec {
    * after the command exited 0; if it fails, restic is stopped with SIGINT instead, so a truncated stream never
    * becomes a snapshot. The data is piped with backpressure: memory stays flat whatever the size.
    */
-  readonly stdinFrom?: HelperCommand;
+  readonly stdinFrom?: HelperCommand | StreamSource;
   /**
-   * Where restic's stdout goes instead of being parsed (`restic dump`): a command's stdin (`pg_restore`), with
-   * backpressure, or a new file (0600). If the command fails, restic is stopped; the run ends once both did.
+   * Where restic's stdout goes instead of being parsed (`restic dump`): a command's stdin (`pg_restore`) or a
+   * stream sink (the Engine API), with backpressure, or a new file (0600). If the command or sink fails, restic is
+   * stopped; the run ends once both did.
    */
-  readonly stdoutTo?: HelperCommand | { readonly file: string };
+  readonly stdoutTo?: HelperCommand | StreamSink | { readonly file: string };
 }
 
 /** A command run next to restic (no shell), with its whole environment. */
 export interface HelperCommand {
   readonly command: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * A stream the agent reads itself (a volume's tar from the Engine API): it has ended well only when it emits `end`;
+ * an `error` means it is incomplete. `signal` aborts when the run stops.
+ */
+export interface StreamSource {
+  readonly open: (signal: AbortSignal) => Promise<Readable>;
+}
+
+/** Consumes restic's stdout (a tar into a new volume); resolves once all of it is stored, rejects when it cannot be. */
+export interface StreamSink {
+  readonly write: (data: Readable, signal: AbortSignal) => Promise<void>;
 }
 
 /** What came out of the process, before classification. */
@@ -264,21 +278,53 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
 }
 
 /**
- * Spawns `source.command` and pipes its stdout into `stdin`, ending `stdin` only when the command exited 0.
- * `exited` resolves to null on success, else to why it failed.
+ * Pipes `source` (a command's stdout, or a stream) into `stdin`, ending `stdin` only when the command exited 0 or
+ * the stream ended without an error. `exited` resolves to null on success, else to why it failed.
  */
-function feedStdin(source: HelperCommand, stdin: Writable, onStderr: (line: string) => void): Helper {
-  const h = spawnHelper(source, 'ignore', onStderr);
+function feedStdin(source: HelperCommand | StreamSource, stdin: Writable, onStderr: (line: string) => void): Helper {
   // restic may exit early (wrong password, cancel): a broken pipe then is expected, not a crash.
   stdin.on('error', () => {});
-  h.process.stdout.pipe(stdin, { end: false });
+  let h: Helper;
+  if ('open' in source) {
+    const s = openStream(source);
+    void s.stream.then((out) => out?.pipe(stdin, { end: false }));
+    h = s;
+  } else {
+    const p = spawnHelper(source, 'ignore', onStderr);
+    p.process.stdout.pipe(stdin, { end: false });
+    h = p;
+  }
   void h.exited.then((failure) => failure === null && stdin.end());
   return h;
 }
 
+/** A `StreamSource` as a helper: it succeeded when the stream emitted `end`; `kill` aborts it. */
+function openStream(source: StreamSource): Helper & { stream: Promise<Readable | null> } {
+  const stop = new AbortController();
+  const opened = source.open(stop.signal).then(
+    (stream) => ({ stream }),
+    (e: unknown) => ({ error: (e as Error).message }),
+  );
+  const stream = opened.then((o) => ('stream' in o ? o.stream : null));
+  const exited = opened.then((o) =>
+    'error' in o
+      ? o.error
+      : new Promise<string | null>((resolve) => {
+          o.stream.once('error', (e) => resolve(e.message));
+          o.stream.once('end', () => resolve(null));
+          o.stream.once('close', () => resolve('the stream closed before its end'));
+        }),
+  );
+  const kill = (): void => {
+    stop.abort();
+    void stream.then((s) => s?.destroy());
+  };
+  return { stream, exited, kill };
+}
+
 /**
- * Pipes restic's `stdout` into `target`: a command's stdin, or a new 0600 file. `exited` resolves to null once the
- * command exited 0 (or the file is written), else to why it failed.
+ * Pipes restic's `stdout` into `target`: a command's stdin, a stream sink, or a new 0600 file. `exited` resolves to
+ * null once the command exited 0 (or the sink or file has it all), else to why it failed.
  */
 function drainStdout(target: NonNullable<RunSpec['stdoutTo']>, stdout: Readable, onOutput: (line: string) => void): Helper {
   if ('file' in target) {
@@ -289,6 +335,14 @@ function drainStdout(target: NonNullable<RunSpec['stdoutTo']>, stdout: Readable,
       out.on('finish', () => resolve(null));
     });
     return { exited, kill: () => void 0 };
+  }
+  if ('write' in target) {
+    const stop = new AbortController();
+    const exited = target.write(stdout, stop.signal).then(
+      () => null,
+      (e: unknown) => (e as Error).message,
+    );
+    return { exited, kill: () => stop.abort() };
   }
   const h = spawnHelper(target, 'pipe', onOutput);
   const { stdin } = h.process;

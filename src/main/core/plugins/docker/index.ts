@@ -2,11 +2,11 @@ import { statSync } from 'node:fs';
 import type Dockerode from 'dockerode';
 import { z } from 'zod';
 import { strict, text } from '../../config/schema-parts.js';
-import { baseFields, countOf, volumeTag } from '../base-schema.js';
-import type { PathStream, SourcePlugin } from '../types.js';
-import { journalled, journalStarted, journalStopped } from './journal.js';
-
-const DEFAULT_SOCKET = '/var/run/docker.sock';
+import { baseFields, countOf, dbToken, volumeTag } from '../base-schema.js';
+import type { PathStream, ReaderStream, SourcePlugin } from '../types.js';
+import { connect, DEFAULT_SOCKET, statusOf } from './engine.js';
+import { helperFilename, readVolume, removeHelper, writeVolume } from './helper.js';
+import { journal, journalled, unjournal } from './journal.js';
 
 const schema = strict({
   ...baseFields,
@@ -23,6 +23,11 @@ const schema = strict({
   stop_timeout: z.number().int().min(0).max(3600).optional(),
   /** The Engine API's Unix socket. */
   socket: text.optional(),
+  /**
+   * How a volume's data is read: `mountpoint` (restic reads the files, unchanged ones cost nothing), `helper` (a tar
+   * through a helper container, for any driver), or `auto` (the default): the mountpoint when it is local and readable.
+   */
+  copy_via: z.enum(['auto', 'mountpoint', 'helper']).optional(),
 }).superRefine((c, ctx) => {
   if ((c.volumes === undefined) === (c.label === undefined))
     ctx.issues.push({ code: 'custom', message: 'give exactly one of volumes: [NAME, …] or label: KEY=VALUE', input: c, path: ['volumes'] });
@@ -30,16 +35,14 @@ const schema = strict({
 
 type Docker = z.output<typeof schema>;
 
-/** The Engine API client; loaded only when a docker source runs, so other agents never pay for it. */
-async function connect(socketPath: string): Promise<Dockerode> {
-  const { default: Client } = await import('dockerode');
-  return new Client({ socketPath });
+/** A selected volume and how it is read. */
+interface Selected {
+  readonly volume: Dockerode.VolumeInspectInfo;
+  readonly via: 'mountpoint' | 'helper';
 }
 
-const statusOf = (e: unknown): number | undefined => (e as { statusCode?: number }).statusCode;
-
-/** The selected volumes, each a local directory the agent can read. */
-async function selectVolumes(docker: Dockerode, c: Docker): Promise<Dockerode.VolumeInspectInfo[]> {
+/** The selected volumes, each with how it is read (`copy_via`). */
+async function selectVolumes(docker: Dockerode, c: Docker): Promise<Selected[]> {
   const where = c.socket ?? DEFAULT_SOCKET;
   const volumes = c.volumes
     ? await Promise.all(
@@ -53,12 +56,15 @@ async function selectVolumes(docker: Dockerode, c: Docker): Promise<Dockerode.Vo
         ),
       )
     : ((await docker.listVolumes({ filters: { label: [c.label ?? ''] } })).Volumes ?? []).sort((a, b) => a.Name.localeCompare(b.Name));
-  for (const v of volumes) {
-    if (v.Driver !== 'local') throw new Error(`volume ${v.Name} uses the ${v.Driver} driver: only local volumes can be backed up (their mountpoint)`);
-    if (!isDir(v.Mountpoint))
-      throw new Error(`volume ${v.Name}'s mountpoint ${v.Mountpoint} is not readable here: the agent must run on the Docker host, with read access to it`);
-  }
-  return volumes;
+  const via = c.copy_via ?? 'auto';
+  return volumes.map((v) => {
+    if (via === 'helper') return { volume: v, via };
+    const why =
+      v.Driver !== 'local' ? `uses the ${v.Driver} driver` : !isDir(v.Mountpoint) ? `has its mountpoint ${v.Mountpoint} where the agent cannot read it` : null;
+    if (why === null) return { volume: v, via: 'mountpoint' };
+    if (via === 'mountpoint') throw new Error(`volume ${v.Name} ${why}: write copy_via: auto (or helper) to copy it through a helper container`);
+    return { volume: v, via: 'helper' };
+  });
 }
 
 function isDir(path: string): boolean {
@@ -81,7 +87,7 @@ async function stopUsers(docker: Dockerode, socket: string, stateDir: string, vo
     for (const id of stopped) {
       try {
         await startContainer(docker, id);
-        await journalStarted(stateDir, id);
+        await unjournal(stateDir, 'stopped', id);
       } catch (e) {
         failed.push(`${id.slice(0, 12)}: ${(e as Error).message}`);
       }
@@ -90,7 +96,7 @@ async function stopUsers(docker: Dockerode, socket: string, stateDir: string, vo
   };
   try {
     for (const c of running) {
-      await journalStopped(stateDir, { socket, id: c.Id, name: c.Names[0]?.replace(/^\//, '') ?? c.Id });
+      await journal(stateDir, 'stopped', { socket, id: c.Id, name: c.Names[0]?.replace(/^\//, '') ?? c.Id });
       stopped.push(c.Id);
       await docker.getContainer(c.Id).stop(timeout === undefined ? {} : { t: timeout });
     }
@@ -112,47 +118,62 @@ async function startContainer(docker: Dockerode, id: string): Promise<void> {
 
 /**
  * Docker volumes, through the Engine API on its socket: one snapshot per volume, of its mountpoint (restic sees
- * the files, so unchanged ones cost nothing). Optionally stops the containers using a volume for the copy, and
- * always starts them again, after a crash of the agent too (a journal in the plugin's state dir).
- * Restores into a new volume.
+ * the files, so unchanged ones cost nothing) or, when the agent cannot read it, of a tar streamed from a helper
+ * container. Optionally stops the containers using a volume for the copy, and always starts them again, after a
+ * crash of the agent too (a journal in the plugin's state dir). Restores into a new volume, through a helper.
  */
 export const dockerPlugin: SourcePlugin<Docker> = {
   kind: 'docker',
   schema,
-  tools: () => ['tar'],
+  tools: () => [],
   async streams(c, ctx) {
     const socket = c.socket ?? DEFAULT_SOCKET;
     const docker = await connect(socket);
-    return (await selectVolumes(docker, c)).map((v): PathStream => ({
-      paths: [v.Mountpoint],
-      label: `docker/${v.Name}`,
-      tags: [volumeTag(v.Name)],
-      ...(c.stop_containers ? { prepare: () => stopUsers(docker, socket, ctx.stateDir, v.Name, c.stop_timeout) } : {}),
-    }));
+    return (await selectVolumes(docker, c)).map(({ volume: v, via }): PathStream | ReaderStream => {
+      const common = {
+        tags: [volumeTag(v.Name)],
+        ...(c.stop_containers ? { prepare: () => stopUsers(docker, socket, ctx.stateDir, v.Name, c.stop_timeout) } : {}),
+      };
+      return via === 'mountpoint'
+        ? { ...common, paths: [v.Mountpoint], label: `docker/${v.Name}` }
+        : { ...common, filename: helperFilename(dbToken(v.Name)), open: (signal) => readVolume({ docker, socket, stateDir: ctx.stateDir }, v.Name, signal) };
+    });
   },
   async health(c) {
     const docker = await connect(c.socket ?? DEFAULT_SOCKET);
     const version = await docker.version();
     const volumes = await selectVolumes(docker, c);
-    return `Docker ${version.Version} (API ${version.ApiVersion}), ${countOf(volumes.length, 'volume')} to back up`;
+    const helped = volumes.filter((v) => v.via === 'helper').length;
+    const how = helped === 0 ? '' : helped === volumes.length ? ' through a helper container' : ` (${helped} through a helper container)`;
+    return `Docker ${version.Version} (API ${version.ApiVersion}), ${countOf(volumes.length, 'volume')} to back up${how}`;
   },
   async recover({ stateDir }) {
     const done: string[] = [];
-    for (const c of await journalled(stateDir)) {
+    for (const c of await journalled(stateDir, 'stopped')) {
       try {
         await startContainer(await connect(c.socket), c.id);
-        await journalStarted(stateDir, c.id);
+        await unjournal(stateDir, 'stopped', c.id);
         done.push(`docker: started container ${c.name} again (a backup that did not finish had stopped it)`);
       } catch (e) {
-        if (statusOf(e) === 404) await journalStarted(stateDir, c.id);
+        if (statusOf(e) === 404) await unjournal(stateDir, 'stopped', c.id);
         done.push(`docker: could not start container ${c.name} that a backup stopped: ${(e as Error).message}`);
+      }
+    }
+    for (const c of await journalled(stateDir, 'helper')) {
+      try {
+        await removeHelper(await connect(c.socket), c.name);
+        await unjournal(stateDir, 'helper', c.id);
+        done.push(`docker: removed helper container ${c.name} that a run did not finish with`);
+      } catch (e) {
+        done.push(`docker: could not remove helper container ${c.name}: ${(e as Error).message}`);
       }
     }
     return done;
   },
-  async restore(c, _ctx, target, snap) {
+  async restore(c, ctx, target, snap) {
     if (target.kind !== 'volume') throw new Error(`a docker source restores into a new volume (--to-volume) or a file (--to), not a ${target.kind}`);
-    const docker = await connect(c.socket ?? DEFAULT_SOCKET);
+    const socket = c.socket ?? DEFAULT_SOCKET;
+    const docker = await connect(socket);
     // createVolume returns an existing volume of that name: check first, a restore never writes into one.
     const exists = await docker
       .getVolume(target.name)
@@ -163,9 +184,7 @@ export const dockerPlugin: SourcePlugin<Docker> = {
       );
     if (exists) throw new Error(`volume ${target.name} exists: a restore never writes into an existing volume, give a new name`);
     await docker.createVolume({ Name: target.name, Labels: { 'restic-agent.restored': 'true' } });
-    const created = await docker.getVolume(target.name).inspect();
-    // restic dump writes a directory as a tar of its full path: strip it, so the files land at the volume's root.
-    const depth = (snap.paths[0] ?? '').split('/').filter(Boolean).length;
-    return [{ command: ['tar', '-x', '-p', '--numeric-owner', `--strip-components=${depth}`, '-C', created.Mountpoint, '-f', '-'] }];
+    const path = snap.paths[0] ?? '';
+    return { write: (dump, signal) => writeVolume({ docker, socket, stateDir: ctx.stateDir }, target.name, path, dump, signal) };
   },
 };
