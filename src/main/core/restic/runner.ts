@@ -278,7 +278,7 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
 }
 
 /**
- * Pipes `source` (a command's stdout, or a stream) into `stdin`, ending `stdin` only when the command exited 0 or
+ * Feeds `source` (a command's stdout, or a stream) into `stdin`, ending `stdin` only when the command exited 0 or
  * the stream ended without an error. `exited` resolves to null on success, else to why it failed.
  */
 function feedStdin(source: HelperCommand | StreamSource, stdin: Writable, onStderr: (line: string) => void): Helper {
@@ -290,9 +290,9 @@ function feedStdin(source: HelperCommand | StreamSource, stdin: Writable, onStde
     void s.stream.then((out) => out?.pipe(stdin, { end: false }));
     h = s;
   } else {
-    const p = spawnHelper(source, 'ignore', onStderr);
-    p.process.stdout.pipe(stdin, { end: false });
-    h = p;
+    // The command writes straight into restic's stdin pipe (its fd is shared, the data never passes through the
+    // agent). The agent keeps its own end open, so restic sees the end of the stream only when it is closed below.
+    h = spawnHelper(source, 'ignore', onStderr, stdin);
   }
   void h.exited.then((failure) => failure === null && stdin.end());
   return h;
@@ -368,11 +368,13 @@ function spawnHelper(
   c: HelperCommand,
   stdin: 'ignore' | 'pipe',
   onOutput: (line: string) => void,
-): Helper & { process: ChildProcessByStdio<Writable | null, Readable, Readable> } {
+  stdout?: Writable,
+): Helper & { process: ChildProcessByStdio<Writable | null, Readable | null, Readable> } {
   const [bin, ...argv] = c.command;
   const opts = { env: { ...c.env }, windowsHide: true } as const;
-  const p: ChildProcessByStdio<Writable | null, Readable, Readable> =
-    stdin === 'pipe'
+  const p: ChildProcessByStdio<Writable | null, Readable | null, Readable> = stdout
+    ? spawn(bin ?? '', argv, { ...opts, stdio: ['ignore', stdout, 'pipe'] })
+    : stdin === 'pipe'
       ? spawn(bin ?? '', argv, { ...opts, stdio: ['pipe', 'pipe', 'pipe'] })
       : spawn(bin ?? '', argv, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   // Its last words say why it failed ("Authentication failed"): they go into the run's message.
@@ -382,7 +384,7 @@ function spawnHelper(
     onOutput(line);
   });
   p.stderr.on('data', (chunk: Buffer) => lines.push(chunk));
-  if (stdin === 'pipe') p.stdout.on('data', (chunk: Buffer) => lines.push(chunk));
+  if (stdin === 'pipe') p.stdout?.on('data', (chunk: Buffer) => lines.push(chunk));
   const exited = new Promise<string | null>((resolve) => {
     p.on('error', (e: NodeJS.ErrnoException) => resolve(spawnFailure(e, bin ?? '')));
     p.on('close', (code, signal) => {
