@@ -8,8 +8,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentCore } from '../../../src/main/core/agent/contract.js';
@@ -33,6 +33,7 @@ afterEach(async () => {
   core = null;
 });
 
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const mountpoint = (volume: string) => dk.docker('volume', 'inspect', '-f', '{{.Mountpoint}}', volume);
 const running = async (container: string) => (await dk.docker('inspect', '-f', '{{.State.Running}}', container)) === 'true';
 const startedAt = (container: string) => dk.docker('inspect', '-f', '{{.State.StartedAt}}', container);
@@ -180,6 +181,52 @@ describe.skipIf(!haveDocker()).each(resticBins().map((b) => [b.label, b.path] as
     expect(fingerprint(await mountpoint(restoredName))).toEqual(original);
     expect(await dk.docker('ps', '-aq', '--filter', 'label=restic-agent.helper')).toBe('');
   }, 180_000);
+});
+
+describe.skipIf(!haveDocker() || !has('setpriv'))('docker source when the agent cannot read the mountpoint', () => {
+  const bin = resticBins().at(-1)?.path ?? 'restic';
+
+  it('copy_via: auto copies through a helper, and copy_via: mountpoint says what to write instead', async () => {
+    const vol = 'unreadable-auto';
+    await dk.docker('volume', 'create', vol);
+    await dk.docker('run', '--rm', '--network', 'none', '-v', `${vol}:/data`, dk.image, 'sh', '-c', 'echo kept > /data/file && chmod 604 /data/file');
+    const dir = tempDir('rma-dk-nodac-');
+    const repo = await initRepo(bin, dir, 'main');
+    const config = writeConfig(dir, bin, [
+      `repository: { url: ${repo.url}, password_file: ${repo.passFile} }`,
+      'plugins:',
+      '  docker:',
+      `    - { name: auto, socket: ${dk.socket}, volumes: [${vol}] }`,
+      `    - { name: forced, socket: ${dk.socket}, volumes: [${vol}], copy_via: mountpoint }`,
+    ]);
+    // The volume's directory closed to everyone, and the agent run as root without the capabilities that bypass
+    // file modes: it can reach the socket but not the mountpoint, like an agent that is not root.
+    const volumeDir = dirname(await mountpoint(vol));
+    const mode = statSync(volumeDir).mode & 0o7777;
+    chmodSync(volumeDir, 0o000);
+    try {
+      const agent = (...args: string[]) =>
+        spawnSync('setpriv', ['--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-all', process.execPath, CLI, '--config', config, ...args], {
+          env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data') },
+          encoding: 'utf8',
+        });
+      const auto = agent('backup', '--source', 'auto');
+      expect(auto.status, auto.stdout + auto.stderr).toBe(0);
+      const forced = agent('backup', '--source', 'forced');
+      expect(forced.status).not.toBe(0);
+      expect(forced.stdout + forced.stderr).toMatch(
+        new RegExp(`volume ${vol} has its mountpoint \\S+ where the agent cannot read it: write copy_via: auto \\(or helper\\)`),
+      );
+    } finally {
+      chmodSync(volumeDir, mode);
+    }
+    const snaps = JSON.parse(
+      execFileSync(bin, ['-r', repo.url, '--password-file', repo.passFile, '--no-cache', 'snapshots', '--json'], { encoding: 'utf8' }),
+    ) as Array<{
+      paths: string[];
+    }>;
+    expect(snaps.map((s) => s.paths)).toEqual([[`/docker/${vol}.tar`]]);
+  }, 120_000);
 });
 
 describe.skipIf(!haveDocker())('docker source after a crash', () => {

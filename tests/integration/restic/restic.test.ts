@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepoAccess } from '../../../src/main/core/config/types.js';
+import { silentLogger } from '../../../src/main/core/log/logger.js';
 import { detectResticVersion, Restic, ResticError, type ResticEvent } from '../../../src/main/core/restic/restic.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { holdLock, isRoot, stopHolder, resticAsNobody, sourceTree, writableDir } from './setup.js';
@@ -60,6 +61,21 @@ describe.each(resticBins().map((b) => [b.label, b.path] as const))('Restic facad
     expect(await wrong.probe()).toMatchObject({ state: 'wrong-password' });
     const missing = await make({ url: join(dir, 'nope') });
     expect((await missing.probe()).state).toBe('missing');
+  });
+
+  it('a backup gives the full snapshot id with one restic run (0.14 prints a short one; it is read from snapshots/)', async () => {
+    const runs: string[] = [];
+    const logger = { ...silentLogger, info: (m: string) => void runs.push(m), forRun: () => logger };
+    const own = { ...repo, url: join(dir, 'repoparent', 'repo-id') };
+    const restic = new Restic({ binary, version: await detectResticVersion(binary), repo: own, host: 'id-host', cacheDir: cache, retryLockMs: 0, logger });
+    expect((await restic.init()).outcome).toBe('success');
+    runs.length = 0;
+    const r = await restic.backup({ paths: [src.root], exclude: [src.secret], tags: ['id'] });
+    expect(r.outcome, r.message).toBe('success');
+    expect(r.snapshotId).toMatch(/^[0-9a-f]{64}$/);
+    expect(existsSync(join(own.url, 'snapshots', r.snapshotId ?? ''))).toBe(true);
+    // Every restic command is logged as it starts (`restic --json <command> …`).
+    expect(runs.filter((m) => m.startsWith('restic --json '))).toEqual([expect.stringMatching(/^restic --json backup /)]);
   });
 
   it('backup with an unreadable file → partial, with a full snapshot id and the file error', async () => {

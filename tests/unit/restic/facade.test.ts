@@ -1,7 +1,7 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Restic } from '../../../src/main/core/restic/restic.js';
+import { localRepoDir, Restic } from '../../../src/main/core/restic/restic.js';
 import { parseResticVersion } from '../../../src/main/core/restic/version.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -104,5 +104,20 @@ describe('Restic facade (fake restic)', () => {
     const r = await restic.forget({ retention: { keepLast: 1 }, prune: false }, { signal: ac.signal });
     expect(r.outcome).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('localRepoDir', () => {
+  it.each([
+    ['/srv/repo', '/srv/repo'],
+    ['local:/srv/repo', '/srv/repo'],
+    ['D:\\backup\\repo', 'D:\\backup\\repo'],
+    ['relative/repo', 'relative/repo'],
+    ['sftp:user@host:/srv/repo', null],
+    ['s3:s3.amazonaws.com/bucket', null],
+    ['rest:https://host:8000/', null],
+    ['rclone:remote:path', null],
+  ])('%s → %s', (url, dir) => {
+    expect(localRepoDir(url)).toBe(dir);
   });
 });
