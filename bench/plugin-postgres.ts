@@ -3,7 +3,7 @@
  * (`runNow` in a core: `pg_dump -Fc` streamed into restic, `--stdin-from-command` with restic ≥ 0.17) vs
  * `pg_dump -Fc | restic backup --stdin` in a shell, same restic, same repository, alternated, medians.
  * The agent's policy has no retention, so both sides run the backup alone. Target: ratio ≤ 1.05, and the agent's RSS growth during the dump ≤ 20 MB (the dump never passes through it
- * with restic ≥ 0.17; with 0.14 it is piped through in 64 KiB chunks).
+ * with restic ≥ 0.17; with 0.14 the dump writes into restic's stdin pipe, which the agent only holds open).
  *
  * Needs PostgreSQL 15 (scripts/setup.sh). Standalone: `node --import tsx bench/plugin-postgres.ts [rounds]`.
  */
