@@ -9,6 +9,7 @@ import type { RunRecord } from '../../../src/shared/model/run.js';
 import type { AgentStatus } from '../../../src/shared/model/status.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { useCheapKdfAfterInit } from '../../helpers/fast-kdf.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/restic-agent.js', import.meta.url));
 const run = promisify(execFile);
@@ -24,6 +25,7 @@ async function agent(dir: string, ...args: string[]): Promise<Result> {
   const env = { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data'), XDG_CACHE_HOME: join(dir, 'cache') };
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), ...args], { env });
+    useCheapKdfAfterInit(dir, args);
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -13,6 +13,7 @@ import type { AgentStatus } from '../../../src/shared/model/status.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { waitFor, sleep } from '../../helpers/wait.js';
+import { useCheapKdfAfterInit } from '../../helpers/fast-kdf.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/restic-agent.js', import.meta.url));
 const execFileP = promisify(execFile);
@@ -39,6 +40,7 @@ async function agent(dir: string, args: string[], opts: { asNobody?: boolean } =
       : [process.execPath, argv];
   try {
     const { stdout, stderr } = await execFileP(cmd, full as string[], { env: env(dir), maxBuffer: 64 * 1024 * 1024 });
+    useCheapKdfAfterInit(dir, args);
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -13,6 +13,7 @@ import { createAgentCore } from '../../../src/main/core/agent/create.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { sleep } from '../../helpers/wait.js';
+import { useCheapKdfAfterInit } from '../../helpers/fast-kdf.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/restic-agent.js', import.meta.url));
 const execFileP = promisify(execFile);
@@ -45,6 +46,7 @@ async function cli(dir: string, ...args: string[]): Promise<{ code: number; stdo
     const { stdout } = await execFileP(process.execPath, [CLI, '--config', join(dir, 'config.yaml'), ...args], {
       env: { ...process.env, RESTIC_AGENT_DATA_DIR: join(dir, 'data') },
     });
+    useCheapKdfAfterInit(dir, args);
     return { code: 0, stdout };
   } catch (e) {
     return { code: (e as { code: number }).code, stdout: (e as { stdout: string }).stdout };

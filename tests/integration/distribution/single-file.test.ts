@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resticBins } from '../../helpers/restic-bins.js';
+import { useCheapKdf } from '../../helpers/fast-kdf.js';
 
 const run = promisify(execFile);
 const restic = resticBins().at(-1)?.path ?? '/usr/bin/restic';
@@ -30,6 +31,7 @@ function world(dir: string, resticPath = 'restic') {
   writeFileSync(join(dir, 'src', 'a.txt'), 'single file\n');
   writeFileSync(join(dir, 'pass'), 'dist-test\n', { mode: 0o600 });
   execFileSync(restic, ['init', '-r', join(dir, 'repo'), '--password-file', join(dir, 'pass')], { stdio: 'ignore' });
+  useCheapKdf(join(dir, 'repo'), 'dist-test');
   const config = join(dir, 'config.yaml');
   writeFileSync(
     config,

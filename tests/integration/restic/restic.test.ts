@@ -9,6 +9,7 @@ import { detectResticVersion, Restic, ResticError, type ResticEvent } from '../.
 import { resticBins } from '../../helpers/restic-bins.js';
 import { holdLock, isRoot, stopHolder, resticAsNobody, sourceTree, writableDir } from './setup.js';
 import { waitFor } from '../../helpers/wait.js';
+import { useCheapKdf } from '../../helpers/fast-kdf.js';
 
 const PASSWORD = 'integration-pw-4711';
 
@@ -49,6 +50,7 @@ describe.each(resticBins().map((b) => [b.label, b.path] as const))('Restic facad
   it('init creates the repository; a second init fails clearly', async () => {
     const r = await restic.init();
     expect(r).toMatchObject({ outcome: 'success', exitCode: 0 });
+    useCheapKdf(repo.url, PASSWORD);
     expect(existsSync(join(repo.url, 'config'))).toBe(true);
     const again = await restic.init();
     expect(again.outcome).toBe('failed');

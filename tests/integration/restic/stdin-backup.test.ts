@@ -11,6 +11,7 @@ import type { RepoAccess } from '../../../src/main/core/config/types.js';
 import { dumpEnv } from '../../../src/main/core/restic/env.js';
 import { detectResticVersion, Restic } from '../../../src/main/core/restic/restic.js';
 import { resticBins } from '../../helpers/restic-bins.js';
+import { useCheapKdf } from '../../helpers/fast-kdf.js';
 
 const PASSWORD = 'stdin-pw-0815';
 
@@ -30,6 +31,7 @@ describe.each(resticBins().map((b) => [b.label, b.path] as const))('backup from 
     repo = { url: join(dir, 'repo'), password: { kind: 'value', value: PASSWORD }, env: { AWS_SECRET_ACCESS_KEY: 'aws-secret-4711' } };
     restic = new Restic({ binary: bin, version: await detectResticVersion(bin), repo, host: 'stdin-host', cacheDir: join(dir, 'cache'), retryLockMs: 0 });
     expect((await restic.init()).outcome).toBe('success');
+    useCheapKdf(repo.url, PASSWORD);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

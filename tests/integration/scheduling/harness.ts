@@ -9,6 +9,7 @@ import { createAgentCore } from '../../../src/main/core/agent/create.js';
 import type { AgentCore } from '../../../src/main/core/agent/contract.js';
 import type { RunRecord } from '../../../src/shared/model/run.js';
 import { sleep, waitFor } from '../../helpers/wait.js';
+import { useCheapKdf } from '../../helpers/fast-kdf.js';
 
 const run = promisify(execFile);
 
@@ -25,14 +26,17 @@ afterAll(() => {
   for (const d of templateDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** One empty repository per restic binary, initialised once (a restic `init` costs about a second of scrypt). */
+/** One empty repository per restic binary, initialised once and re-keyed with cheap scrypt (see fast-kdf.ts). */
 function template(binary: string): Promise<string> {
   let made = templates.get(binary);
   if (!made) {
     const dir = mkdtempSync(join(tmpdir(), 'rma-sched-tpl-'));
     templateDirs.push(dir);
     writeFileSync(join(dir, 'pass'), `${PASSWORD}\n`, { mode: 0o600 });
-    made = run(binary, ['-r', join(dir, 'repo'), '--password-file', join(dir, 'pass'), '--no-cache', 'init']).then(() => join(dir, 'repo'));
+    made = run(binary, ['-r', join(dir, 'repo'), '--password-file', join(dir, 'pass'), '--no-cache', 'init']).then(() => {
+      useCheapKdf(join(dir, 'repo'), PASSWORD);
+      return join(dir, 'repo');
+    });
     templates.set(binary, made);
   }
   return made;

@@ -17,6 +17,7 @@ import { startReferenceOrchestrator } from '../../../reference-orchestrator/test
 import { makePki } from '../../helpers/pki.js';
 import { resticBins } from '../../helpers/restic-bins.js';
 import { waitFor } from '../../helpers/wait.js';
+import { useCheapKdf } from '../../helpers/fast-kdf.js';
 
 const run = promisify(execFile);
 const restic = resticBins().at(-1)?.path ?? '/usr/bin/restic';
@@ -58,6 +59,7 @@ function install(feed: string, extra: string[] = []): { dir: string; binary: str
   linkSync(binA, binary);
   writeFileSync(join(dir, 'pass'), 'update-test\n', { mode: 0o600 });
   execFileSync(restic, ['init', '-r', join(dir, 'repo'), '--password-file', join(dir, 'pass')], { stdio: 'ignore' });
+  useCheapKdf(join(dir, 'repo'), 'update-test');
   mkdirSync(join(dir, 'src'));
   writeFileSync(join(dir, 'src', 'a.txt'), 'data\n');
   const config = join(dir, 'config.yaml');

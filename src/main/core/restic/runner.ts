@@ -118,6 +118,13 @@ export class OutputHandler {
   }
 }
 
+/**
+ * How long restic has after SIGINT once the stream it reads failed. restic 0.19 blocked in a read of its stdin does not
+ * return on SIGINT, and the stream it waits for is never ended (that would look like a whole dump): it is killed.
+ * Killing is safe, as restic writes the snapshot last; the unlock after a stop removes its lock.
+ */
+const PRODUCER_GRACE_MS = 2_000;
+
 /** Cap for collected single-document stdout (thousands of snapshots fit easily). */
 const MAX_COLLECT = 256 * 1024 * 1024;
 
@@ -186,11 +193,15 @@ export function runProcess(spec: RunSpec): Promise<RawRun> {
       if (stopReason || done) return;
       stopReason = reason;
       child.kill('SIGINT');
-      const t = setLongTimeout(() => {
-        if (done) return;
-        forceKilled = true;
-        child.kill('SIGKILL');
-      }, spec.cancelGraceMs ?? 60_000);
+      const grace = spec.cancelGraceMs ?? 60_000;
+      const t = setLongTimeout(
+        () => {
+          if (done) return;
+          forceKilled = true;
+          child.kill('SIGKILL');
+        },
+        reason === 'producer' ? Math.min(grace, PRODUCER_GRACE_MS) : grace,
+      );
       timers.push(t);
     };
     const armStall = () => {

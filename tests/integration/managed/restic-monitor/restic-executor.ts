@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import type { ExecutionResult } from '../../../../src/main/core/managed/types.js';
 import type { RmExecTask, RmLogLine, RmTaskExecutor } from '../../../../src/main/core/managed/restic-monitor/types.js';
+import { useCheapKdf } from '../../../helpers/fast-kdf.js';
 
 /**
  * A test executor that runs real restic for `agent-child.ts`, the crash-recovery child of restart.test.ts: it can
@@ -90,6 +91,7 @@ export class TestResticExecutor implements RmTaskExecutor {
 /** Initialises a temp repository with real restic. */
 export async function initRepo(bin: string, repo: string, password: string, cacheDir: string): Promise<void> {
   await execa(bin, ['init'], { env: { RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: cacheDir } });
+  useCheapKdf(repo, password);
 }
 
 /** Snapshot ids in a repository (optionally with a tag). */

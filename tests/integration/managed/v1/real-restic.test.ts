@@ -12,6 +12,7 @@ import { resticBins } from '../../../helpers/restic-bins.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { FAST, REPO, assertInvariants, settled } from './harness.js';
 import { waitFor } from '../../../helpers/wait.js';
+import { useCheapKdf } from '../../../helpers/fast-kdf.js';
 
 const CHILD = fileURLToPath(new URL('./core-child.ts', import.meta.url));
 const run = promisify(execFile);
@@ -67,6 +68,7 @@ describe(`managed mode end to end: the real agent core and ${bin.label}`, () => 
     mkdirSync(src);
     for (let i = 0; i < 5; i++) writeFileSync(join(src, `f${i}.txt`), `content ${i}\n`.repeat(200));
     await run(bin.path, ['init'], { env: { ...process.env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD: REPO.password } });
+    useCheapKdf(repo, REPO.password);
     orch = await startReferenceOrchestrator(dir, { options: { ...FAST, retryDelaysS: [0] } });
     const configPath = join(dir, 'config.yaml');
     writeFileSync(join(dir, 'pass'), `${REPO.password}\n`, { mode: 0o600 });
