@@ -32,9 +32,10 @@ export interface RunSpec {
   /** Called once restic runs (crash recovery journals the pid to find an orphan later). */
   readonly onSpawn?: (pid: number) => void;
   /**
-   * A command whose stdout becomes restic's stdin (`backup --stdin` on restic < 0.17). restic's stdin is ended only
-   * after the command exited 0; if it fails, restic is stopped with SIGINT instead, so a truncated stream never
-   * becomes a snapshot. The data is piped with backpressure: memory stays flat whatever the size.
+   * What restic's stdin reads (`backup --stdin`): a command's stdout (restic < 0.17), which shares restic's stdin
+   * pipe so no data passes through the agent, or a stream the agent reads (piped with backpressure). Either way restic's
+   * stdin is ended only after the command exited 0 or the stream ended cleanly; otherwise restic is stopped (SIGINT,
+   * then SIGKILL after a short grace), so a truncated stream never becomes a snapshot. Memory stays flat.
    */
   readonly stdinFrom?: HelperCommand | StreamSource;
   /**
